@@ -1,0 +1,55 @@
+"""The FastAPI application factory; nothing is created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from edge.cli import version
+from server.api import health, metrics
+from server.catalog.api import router as items_router
+from server.db import Database
+from server.libraries.api import router as libraries_router
+from server.settings import ServerSettings
+
+
+def api_router() -> APIRouter:
+    """Everything under ``/api/v1``; each domain contributes its own router."""
+    router = APIRouter(prefix="/api/v1")
+    router.include_router(libraries_router)
+    router.include_router(items_router)
+    return router
+
+
+def create_app(settings: ServerSettings, db: Database | None = None) -> FastAPI:
+    """Build the app for ``settings``; ``db`` may be shared with other services of the same process."""
+    database = (
+        db
+        if db is not None
+        else Database(settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size)
+    )
+    owns_db = db is None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_db:
+            database.dispose()
+
+    app = FastAPI(
+        title="thuvien-rfid",
+        version=version(),
+        summary="Central server of an RFID self-service library network",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    metrics.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    return app

@@ -1,0 +1,1 @@
+"""The audit log of staff, device and system actions."""

@@ -1,0 +1,1 @@
+"""The catalog: bibliographic records (MARC21 kept whole), holdings per library and items."""

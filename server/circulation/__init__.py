@@ -1,0 +1,1 @@
+"""Circulation: loans, renewals, holds, fees and payments, loan policies."""

@@ -1,0 +1,181 @@
+"""Database plumbing: the declarative base, column types shared by every domain, engines and sessions.
+
+Nothing here connects at import time. :class:`Database` is created by the app factory (or a CLI command)
+from :class:`server.settings.DatabaseSettings` and owns one engine and one session factory.
+
+Exceptions::
+
+    DatabaseError (RuntimeError)
+     ├── DatabaseUnavailable     cannot connect (server down, database missing, bad credentials)
+     └── SchemaMismatch          the schema is missing, older or newer than this code expects
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class DatabaseError(RuntimeError):
+    """Base of the database errors a user can act on."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached or does not exist."""
+
+
+class SchemaMismatch(DatabaseError):
+    """The database schema is not the one this version of the code expects."""
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given where a timezone-aware one is required")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def enum_column(enum_cls: type[enum.StrEnum], length: int = 24) -> Enum:
+    """A portable enum column stored as its string value (no native PostgreSQL enum type to migrate)."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    """Create an engine with the pragmas and pool settings this project relies on (does not connect)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        # pysqlite's own transaction handling defers BEGIN; issue it ourselves so that
+        # "BEGIN IMMEDIATE" can be requested for write transactions (see Database.write()).
+        @event.listens_for(engine, "connect")
+        def _no_implicit_begin(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+        return engine
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class Database:
+    """One engine and its session factory; the unit every service receives."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo, pool_size=pool_size)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        writer = self.engine
+        if self.engine.dialect.name == "sqlite":
+            writer = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        self._write_factory = sessionmaker(writer, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with self.session_factory() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction; on SQLite it takes the write lock at BEGIN so readers never deadlock it."""
+        with self._write_factory() as session, session.begin():
+            yield session
+
+    def ping(self) -> None:
+        """Run a trivial query; raise :class:`DatabaseUnavailable` with a sentence a person can act on."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            raise DatabaseUnavailable(describe_connect_error(self.url, exc)) from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def describe_connect_error(url: str, exc: OperationalError) -> str:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    safe = redact(url)
+    if "does not exist" in reason:
+        return f"the database in {safe} does not exist ({reason}); create it, e.g. `createdb NAME`"
+    if url.startswith("sqlite"):
+        return f"cannot open the SQLite database {safe} ({reason}); check that its folder exists and is writable"
+    return f"cannot connect to the database {safe} ({reason}); check that the server is running and the URL"
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, safe for logs and error messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

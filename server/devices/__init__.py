@@ -1,0 +1,1 @@
+"""Devices (kiosks, gates, staff stations): registry, events, telemetry, commands, alarms, visitor counts."""

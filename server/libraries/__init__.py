@@ -1,0 +1,1 @@
+"""Libraries of the network (province → district → commune), their locations and opening calendar."""

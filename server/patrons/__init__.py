@@ -1,0 +1,1 @@
+"""Patrons (library users), their cards and blocks."""

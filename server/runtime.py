@@ -1,0 +1,94 @@
+"""Running the server process: the HTTP app under uvicorn plus the background services beside it.
+
+Background services (the SIP2 listener, the MQTT ingest consumer...) implement :class:`Service` and are
+listed by :func:`background_services`; all share the process's one :class:`Database`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Protocol
+
+import uvicorn
+
+from server.app import create_app
+from server.db import Database
+from server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+
+class Service(Protocol):
+    """A long-running part of the server process, started after the database is ready."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def background_services(settings: ServerSettings, db: Database) -> list[Service]:
+    """The services this configuration enables, each imported only when enabled."""
+    services: list[Service] = []
+    return services
+
+
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn without its own signal capture: the process's handlers stop everything in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class ServerProcess:
+    """The HTTP server and background services; ``run()`` returns after a signal or ``stop()``."""
+
+    def __init__(self, settings: ServerSettings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.app = create_app(settings, db)
+        config = uvicorn.Config(
+            self.app,
+            host=settings.http.host,
+            port=settings.http.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        self.http = _EmbeddedUvicorn(config)
+        self.services = background_services(settings, db)
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError):  # not the main thread
+                break
+        started: list[Service] = []
+        try:
+            for service in self.services:
+                await service.start()
+                started.append(service)
+                log.info("%s started", service.name)
+            serving = asyncio.create_task(self.http.serve())
+            while not self.http.started and not serving.done():
+                await asyncio.sleep(0.02)
+            self.started.set()
+            await serving
+        finally:
+            for service in reversed(started):
+                try:
+                    await service.stop()
+                except Exception:
+                    log.exception("%s did not stop cleanly", service.name)
+
+    def stop(self) -> None:
+        self.http.should_exit = True

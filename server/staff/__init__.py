@@ -1,0 +1,1 @@
+"""Staff users and their roles, scoped to a library and its children."""

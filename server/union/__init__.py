@@ -1,0 +1,1 @@
+"""The provincial union catalog: harvesting other libraries, keeping their originals, matching duplicates."""
