@@ -10,7 +10,6 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -20,7 +19,6 @@ from server.db import Base, Database
 from tests.support import port_open, require
 
 PG_ADMIN_URL = os.environ.get("THUVIEN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def _pg_available() -> bool:

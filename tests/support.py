@@ -6,10 +6,20 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of the shared design material (test vectors, MARC files), which lies beside the clone."""
+    for base in (REPO.parent / "shared", Path("/work/shared")):
+        if base.is_dir():
+            return base.joinpath(*parts)
+    return REPO.parent.joinpath("shared", *parts)
 
 
 def require(available: bool, what: str) -> None:
