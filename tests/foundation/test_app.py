@@ -97,3 +97,35 @@ def test_bad_settings_file_is_one_sentence(tmp_path: object) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "http.port" in result.stderr
+
+
+def _server(config: str, tmp_path: object) -> subprocess.CompletedProcess[str]:
+    path = f"{tmp_path}/server.toml"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write('secret_key = "a-long-random-production-secret-0123456789"\n' + config)
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli", "server", "--config", path, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.postgres
+def test_missing_postgresql_database_is_one_sentence(tmp_path: object) -> None:
+    from tests.conftest import PG_ADMIN_URL, _pg_available
+    from tests.support import require
+
+    require(_pg_available(), "PostgreSQL at 127.0.0.1:5432")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/thuvien_no_such_database"
+    result = _server(f'[database]\nurl = "{url}"\n', tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "does not exist" in result.stderr and "createdb" in result.stderr
+
+
+def test_unmigrated_database_is_one_sentence(tmp_path: object) -> None:
+    result = _server(f'[database]\nurl = "sqlite:///{tmp_path}/fresh.db"\n', tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "thuvien db upgrade" in result.stderr
