@@ -14,9 +14,13 @@ from server.db import Base, enum_column, utcnow
 class BibRecord(Base):
     """One bibliographic record: the MARC21 record kept whole plus what search and display need.
 
-    ``marc`` holds the record as ISO 2709 in UTF-8 (leader/09 = ``a``); ``search_text`` is the folded
-    (diacritic-free, casefolded) text the search indexes are built over. ``updated_at`` is the OAI-PMH
-    datestamp; a deleted record keeps its row with ``deleted_at`` set (persistent deletions).
+    ``marc`` holds the record as ISO 2709 in UTF-8 (leader/09 = ``a``); ``search_text`` (everything) and
+    ``title_folded``/``authors_folded``/``subjects_folded`` are the folded (diacritic-free, casefolded) texts
+    the search indexes are built over (SQLite: the FTS5 table ``bib_fts`` kept by triggers; PostgreSQL: a
+    weighted ``tsvector`` GIN index, both created by migration ``0004_catalog``). ``title_key`` is the
+    duplicate-matching key, ``sort_key`` the Vietnamese alphabetical key (:mod:`server.catalog.sortkey`).
+    ``updated_at`` is the OAI-PMH datestamp; a deleted record keeps its row with ``deleted_at`` set
+    (persistent deletions).
     """
 
     __tablename__ = "bib_records"
@@ -32,6 +36,10 @@ class BibRecord(Base):
     year: Mapped[int | None] = mapped_column(index=True)
     language: Mapped[str | None] = mapped_column(String(3))
     search_text: Mapped[str] = mapped_column(Text, default="")
+    title_folded: Mapped[str] = mapped_column(Text, default="")
+    authors_folded: Mapped[str] = mapped_column(Text, default="")
+    subjects_folded: Mapped[str] = mapped_column(Text, default="")
+    title_key: Mapped[str] = mapped_column(String(255), default="", index=True)
     sort_key: Mapped[str] = mapped_column(String(255), default="", index=True)
     local_history: Mapped[bool] = mapped_column(default=False)
     digitised: Mapped[bool] = mapped_column(default=False)

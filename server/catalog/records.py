@@ -10,6 +10,7 @@ from stdnum import isbn as stdnum_isbn
 from stdnum import issn as stdnum_issn
 
 from server.catalog.folding import fold, repair
+from server.catalog.sortkey import vi_sort_key
 
 _YEAR = re.compile(r"(1[5-9]\d\d|20\d\d)")
 _TRAILING = " /:;,=.[]"
@@ -27,14 +28,31 @@ class Extracted:
     year: int | None
     language: str | None
     identifiers: list[tuple[str, str]] = field(default_factory=list)
+    filing_title: str = ""
+    edition: str = ""
+    volume: str = ""
+    material: str = ""
 
     @property
     def search_text(self) -> str:
-        return fold(" ".join([self.title, *self.authors, *self.subjects, self.publisher]))
+        numbers = [value for _scheme, value in self.identifiers]
+        return fold(" ".join([self.title, *self.authors, *self.subjects, self.publisher, *numbers]))
 
     @property
     def sort_key(self) -> str:
-        return fold(self.title)[:255]
+        return vi_sort_key(self.filing_title or self.title)
+
+    @property
+    def title_key(self) -> str:
+        """Duplicate-matching key: the filing title folded, punctuation dropped."""
+        return title_key(self.filing_title or self.title)
+
+
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def title_key(title: str) -> str:
+    return " ".join(_NON_WORD.sub(" ", fold(title).replace("&", " and ")).split())[:255]
 
 
 def _clean(value: str) -> str:
@@ -71,6 +89,16 @@ def normalise_issn(raw: str) -> str | None:
 def extract(record: Record) -> Extracted:
     ctrl = record.get("001")
     title_parts = _subfields(record, "245", "abnp")
+    filing_title = ""
+    volume = ""
+    f245 = record.get("245")
+    if f245 is not None:
+        parts = [sf.value for sf in f245.subfields if sf.code in "anp"]
+        skip = int(f245.indicator2) if (f245.indicator2 or "").isdigit() else 0
+        filing_title = _clean(" ".join(parts))
+        if 0 < skip < len(filing_title) and parts and _clean(parts[0])[:skip].strip():
+            filing_title = filing_title[skip:].strip()
+        volume = " ".join(_clean(sf.value) for sf in f245.subfields if sf.code in "n")
     authors = _subfields(record, "100", "abcd") + _subfields(record, "110", "ab") + _subfields(record, "700", "abcd")
     subjects: list[str] = []
     for tag in ("600", "610", "650", "651"):
@@ -109,4 +137,8 @@ def extract(record: Record) -> Extracted:
         year=year,
         language=language,
         identifiers=list(dict.fromkeys(identifiers)),
+        filing_title=filing_title,
+        edition=next(iter(_subfields(record, "250", "a")), ""),
+        volume=volume,
+        material=str(record.leader)[6:8] if record.leader is not None else "",
     )

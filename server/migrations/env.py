@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import server.models  # noqa: F401  (registers every table on Base.metadata)
+from server.catalog.schema import include_object
 from server.db import Base, make_engine
 
 config = context.config
@@ -18,6 +19,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

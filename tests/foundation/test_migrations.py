@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from server import migrate
+from server.catalog.schema import include_object
 from server.db import Base, Database, SchemaMismatch
 from tests.conftest import fresh_pg_database
 
@@ -45,7 +46,8 @@ def test_models_match_migrations(blank: Database) -> None:
 
     migrate.upgrade(blank)
     with blank.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        opts = {"compare_type": True, "include_object": include_object}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
 
 

@@ -1,0 +1,324 @@
+"""Importing MARC21 files into the catalog in batches, with a per-record report.
+
+One bad record never stops an import: it is reported with its position, byte offset (or XML line) and
+reason, and nothing of it is written. Records are written in batches in one transaction each; if a batch
+fails in the database, its records are retried one by one so that only the faulty ones are rejected.
+Re-importing a file updates the records of the same library with the same control number (001) instead of
+adding duplicates. A record whose leader/05 is ``d`` withdraws the record it matches.
+
+Holdings and items come from an 852- or 952-style field when a :class:`HoldingsMapping` is given.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from pymarc import Record
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from server.catalog.marcio import ReadOutcome, to_iso2709
+from server.catalog.models import BibIdentifier, BibRecord, Holding, Item, ItemType
+from server.catalog.records import extract
+from server.catalog.service import columns
+from server.db import Database, utcnow
+from server.libraries.models import Library
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class HoldingsMapping:
+    """Where holdings and items are in a record: the tag and the subfield codes of each datum.
+
+    ``library`` holds an ISIL (or a library code); empty codes mean "not carried".
+    """
+
+    tag: str = "952"
+    library: str = "a"
+    call_number: str = "o"
+    barcode: str = "p"
+    item_type: str = "y"
+    price: str = "g"
+
+
+KOHA_952 = HoldingsMapping()
+MARC_852 = HoldingsMapping(tag="852", library="a", call_number="hi", barcode="p", item_type="", price="")
+MAPPINGS = {"952": KOHA_952, "852": MARC_852}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A record (or a part of it) that was not imported, and why."""
+
+    position: int
+    offset: int
+    reason: str
+    control_number: str | None = None
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    added: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+    holdings: int = 0
+    items: int = 0
+    rejected: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.added + self.updated
+
+
+@dataclass
+class _Prepared:
+    outcome: ReadOutcome
+    record: Record
+    row: dict[str, Any]
+    identifiers: list[tuple[str, str]]
+    deleted: bool
+
+
+def _prepare(outcome: ReadOutcome, report: ImportReport) -> _Prepared | None:
+    record = outcome.record
+    assert record is not None  # noqa: S101  (callers pass parsed records only)
+    try:
+        data = extract(record)
+        raw = outcome.raw if outcome.raw is not None and outcome.raw[9:10] == b"a" else None
+        marc = raw if raw is not None and not outcome.repaired else to_iso2709(record)
+    except (ValueError, TypeError, UnicodeError) as exc:
+        report.rejected.append(Problem(outcome.position, outcome.offset, f"cannot index the record: {exc}"))
+        return None
+    if len(marc) > 99_999:
+        report.rejected.append(
+            Problem(
+                outcome.position,
+                outcome.offset,
+                f"record is {len(marc)} bytes, over ISO 2709's 99,999",
+                data.control_number,
+            )
+        )
+        return None
+    deleted = str(record.leader)[5:6] == "d"
+    return _Prepared(outcome, record, columns(data, marc), data.identifiers, deleted)
+
+
+class Importer:
+    """Writes parsed records of one library into the catalog."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        library_isil: str | None = None,
+        holdings: HoldingsMapping | None = None,
+        batch_size: int = BATCH,
+    ) -> None:
+        self.db = db
+        self.holdings = holdings
+        self.batch_size = batch_size
+        self.library_id: int | None = None
+        self._libraries: dict[str, int] = {}
+        with db.session() as session:
+            for lib in session.scalars(select(Library)):
+                self._libraries[lib.isil.upper()] = lib.id
+        if library_isil is not None:
+            found = self._libraries.get(library_isil.upper())
+            if found is None:
+                raise ValueError(f"no library with ISIL {library_isil!r}")
+            self.library_id = found
+
+    def run(
+        self, outcomes: Iterable[ReadOutcome], progress: Callable[[ReadOutcome], None] | None = None
+    ) -> ImportReport:
+        report = ImportReport()
+        batch: list[_Prepared] = []
+        for outcome in outcomes:
+            report.read += 1
+            for note in outcome.warnings:
+                report.warnings.append(Problem(outcome.position, outcome.offset, note))
+            if outcome.record is None:
+                report.rejected.append(Problem(outcome.position, outcome.offset, outcome.error or "unreadable"))
+            else:
+                prepared = _prepare(outcome, report)
+                if prepared is not None:
+                    batch.append(prepared)
+            if len(batch) >= self.batch_size:
+                self._flush(batch, report)
+                batch = []
+            if progress is not None:
+                progress(outcome)
+        if batch:
+            self._flush(batch, report)
+        log.info(
+            "import: %d read, %d added, %d updated, %d rejected",
+            report.read,
+            report.added,
+            report.updated,
+            len(report.rejected),
+        )
+        return report
+
+    def _flush(self, batch: list[_Prepared], report: ImportReport) -> None:
+        partial = ImportReport()
+        try:
+            with self.db.write() as session:
+                self._write(session, batch, partial)
+        except SQLAlchemyError:
+            log.warning("a batch of %d records failed; retrying one by one", len(batch), exc_info=True)
+            for one in batch:
+                single = ImportReport()
+                try:
+                    with self.db.write() as session:
+                        self._write(session, [one], single)
+                except SQLAlchemyError as exc:
+                    orig = getattr(exc, "orig", None) or exc
+                    reason = f"database refused the record: {type(orig).__name__}: {orig}"
+                    report.rejected.append(
+                        Problem(
+                            one.outcome.position, one.outcome.offset, reason.splitlines()[0], one.row["control_number"]
+                        )
+                    )
+                    continue
+                _merge(report, single)
+            return
+        _merge(report, partial)
+
+    def _write(self, session: Session, batch: list[_Prepared], report: ImportReport) -> None:
+        table = cast(Table, BibRecord.__table__)
+        numbers = {p.row["control_number"] for p in batch if p.row["control_number"]}
+        existing: dict[str, int] = {}
+        if numbers:
+            stmt = select(BibRecord.control_number, BibRecord.id).where(
+                BibRecord.control_number.in_(numbers),
+                BibRecord.source_library_id.is_(None)
+                if self.library_id is None
+                else BibRecord.source_library_id == self.library_id,
+            )
+            existing = {str(number): rid for number, rid in session.execute(stmt)}
+        now = utcnow()
+        to_insert: list[_Prepared] = []
+        to_update: list[tuple[int, _Prepared]] = []
+        withdraw: list[int] = []
+        pending: dict[str, _Prepared] = {}
+        for prepared in batch:
+            number = prepared.row["control_number"]
+            rid = existing.get(number) if number else None
+            if prepared.deleted:
+                if rid is not None:
+                    withdraw.append(rid)
+                continue
+            if rid is not None:
+                to_update.append((rid, prepared))
+            elif number and number in pending:
+                pending[number].row.update(prepared.row)  # same record twice in one batch: the later wins
+                pending[number].record = prepared.record
+                pending[number].identifiers = prepared.identifiers
+            else:
+                to_insert.append(prepared)
+                if number:
+                    pending[number] = prepared
+        ids: list[int] = []
+        if to_insert:
+            rows = [
+                {**p.row, "source_library_id": self.library_id, "created_at": now, "updated_at": now} for p in to_insert
+            ]
+            result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+            ids = [int(r[0]) for r in result]
+        if to_update:
+            rows = [{**p.row, "b_id": rid, "updated_at": now, "deleted_at": None} for rid, p in to_update]
+            session.connection().execute(update(table).where(table.c.id == bindparam("b_id")), rows)
+            session.execute(delete(BibIdentifier).where(BibIdentifier.record_id.in_([rid for rid, _ in to_update])))
+        if withdraw:
+            session.execute(update(table).where(table.c.id.in_(withdraw)).values(deleted_at=now, updated_at=now))
+        written = list(zip(ids, to_insert, strict=True)) + to_update
+        identifier_rows = [
+            {"record_id": rid, "scheme": scheme, "value": value}
+            for rid, p in written
+            for scheme, value in p.identifiers
+        ]
+        if identifier_rows:
+            session.execute(insert(cast(Table, BibIdentifier.__table__)), identifier_rows)
+        if self.holdings is not None:
+            for rid, prepared in written:
+                self._holdings(session, rid, prepared, report)
+        report.added += len(to_insert)
+        report.updated += len(to_update)
+        report.withdrawn += len(withdraw)
+
+    def _holdings(self, session: Session, record_id: int, prepared: _Prepared, report: ImportReport) -> None:
+        mapping = self.holdings
+        assert mapping is not None  # noqa: S101
+        for fld in prepared.record.get_fields(mapping.tag):
+
+            def sub(codes: str, fld: Any = fld) -> str:
+                return " ".join(v.strip() for code in codes for v in fld.get_subfields(code)).strip() if codes else ""
+
+            code = sub(mapping.library).upper()
+            library_id = self._libraries.get(code, self.library_id) if code else self.library_id
+            if library_id is None:
+                report.warnings.append(
+                    Problem(
+                        prepared.outcome.position, prepared.outcome.offset, f"{mapping.tag}: unknown library {code!r}"
+                    )
+                )
+                continue
+            call_number = sub(mapping.call_number)[:128]
+            holding = session.scalar(
+                select(Holding).where(
+                    Holding.record_id == record_id, Holding.library_id == library_id, Holding.call_number == call_number
+                )
+            )
+            if holding is None:
+                holding = Holding(record_id=record_id, library_id=library_id, call_number=call_number)
+                session.add(holding)
+                session.flush()
+                report.holdings += 1
+            barcode = sub(mapping.barcode)
+            if not barcode:
+                continue
+            item = session.scalar(select(Item).where(Item.barcode == barcode))
+            if item is not None and item.record_id != record_id:
+                report.warnings.append(
+                    Problem(
+                        prepared.outcome.position,
+                        prepared.outcome.offset,
+                        f"{mapping.tag}: barcode {barcode!r} already belongs to record {item.record_id}; item skipped",
+                    )
+                )
+                continue
+            type_code = (sub(mapping.item_type) or "book")[:32]
+            if session.get(ItemType, type_code) is None:
+                session.add(ItemType(code=type_code, name=type_code))
+                session.flush()
+            price = sub(mapping.price)
+            if item is None:
+                item = Item(barcode=barcode, record_id=record_id, library_id=library_id, item_type=type_code)
+                session.add(item)
+                report.items += 1
+            item.holding = holding
+            item.library_id = library_id
+            item.item_type = type_code
+            item.owner_isil = next((isil for isil, lid in self._libraries.items() if lid == library_id), None)
+            digits = "".join(c for c in price if c.isdigit())
+            item.price_vnd = int(digits) if digits and len(digits) < 15 else item.price_vnd
+        session.flush()
+
+
+def _merge(into: ImportReport, part: ImportReport) -> None:
+    into.added += part.added
+    into.updated += part.updated
+    into.withdrawn += part.withdrawn
+    into.holdings += part.holdings
+    into.items += part.items
+    into.rejected += part.rejected
+    into.warnings += part.warnings

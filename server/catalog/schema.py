@@ -1,0 +1,15 @@
+"""Database objects of the catalog that the models do not describe (search indexes made by migration 0004)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+UNMODELLED_TABLE_PREFIX = "bib_fts"
+UNMODELLED_INDEXES = frozenset({"ix_bib_fulltext"})
+
+
+def include_object(_object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
+    """Alembic ``include_object`` hook: leave out the FTS5 table (and its shadow tables) and the tsvector index."""
+    if type_ == "table" and name is not None and name.startswith(UNMODELLED_TABLE_PREFIX):
+        return False
+    return not (type_ == "index" and name in UNMODELLED_INDEXES)

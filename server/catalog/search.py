@@ -1,0 +1,377 @@
+"""Catalog search: Vietnamese-insensitive keyword search with filters, relevance order and Vietnamese sort.
+
+Text is folded (:func:`server.catalog.folding.fold`) when a record is stored and when a query is run, so
+"chien tranh" finds "Chiến tranh" and "duong" finds "Đường". SQLite searches the FTS5 table ``bib_fts``
+(ranked by bm25, title weighted highest); PostgreSQL the weighted ``tsvector`` GIN index (ranked by
+``ts_rank``). Both are created by migration ``0004_catalog``.
+
+Public API::
+
+    search(session, query="chien tranh", filters=Filters(author="nguyen", year_from=1990, libraries=("VN-HDU",)),
+           sort="relevance", limit=20, offset=0) -> SearchResults(total, hits=[Hit(record, score)], ...)
+
+``query`` is a string in the simple syntax (words, all required; ``"quoted phrase"``; ``word*`` for a prefix)
+or an already built tree of :class:`Term` / :class:`Bool` (what the SRU endpoint builds from CQL).
+``sort`` is one of :data:`SORTS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.orm import Session
+
+from server.catalog.errors import QuerySyntaxError, UnsupportedIndex, UnsupportedRelation
+from server.catalog.folding import fold
+from server.catalog.models import BibIdentifier, BibRecord, Holding
+from server.catalog.records import normalise_isbn, normalise_issn
+from server.libraries.models import Library
+
+log = logging.getLogger(__name__)
+
+Sort = Literal["relevance", "title", "-title", "year", "-year", "new"]
+SORTS: tuple[str, ...] = ("relevance", "title", "-title", "year", "-year", "new")
+
+TEXT_INDEXES = {"any": None, "title": "title_folded", "author": "authors_folded", "subject": "subjects_folded"}
+_PG_WEIGHTS = {"title": "A", "author": "B", "subject": "C"}
+INDEXES = (*TEXT_INDEXES, "isbn", "issn", "lccn", "year", "library", "id", "language")
+TEXT_RELATIONS = ("all", "any", "phrase")
+ORDER_RELATIONS = ("=", "<", ">", "<=", ">=", "<>")
+_WORD = re.compile(r"[^\W_]+\*?")
+_FTS = table("bib_fts", column("rowid"))
+
+
+@dataclass(frozen=True)
+class Term:
+    """A leaf of a query: ``index`` ``relation`` ``value``.
+
+    Text indexes (any, title, author, subject) take ``all`` (every word), ``any`` (one of the words) or
+    ``phrase`` (the words adjacent, in order); a word ending in ``*`` matches as a prefix. Identifier
+    indexes (isbn, issn, lccn, id, language, library) take ``=`` (and ``<>``); ``year`` takes
+    ``= < > <= >= <>`` and ``=`` with a range ``1990-1999``.
+    """
+
+    index: str
+    value: str
+    relation: str = "all"
+
+
+@dataclass(frozen=True)
+class Bool:
+    """``left op right`` with op ``and``, ``or`` or ``not`` (and-not)."""
+
+    op: Literal["and", "or", "not"]
+    left: Node
+    right: Node
+
+
+Node = Term | Bool
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions added to a query (all optional; text filters fold like the query)."""
+
+    title: str = ""
+    author: str = ""
+    subject: str = ""
+    isbn: str = ""
+    issn: str = ""
+    year_from: int | None = None
+    year_to: int | None = None
+    libraries: tuple[str, ...] = ()
+    language: str | None = None
+    include_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    record: BibRecord
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    total: int
+    hits: list[Hit] = field(default_factory=list)
+    offset: int = 0
+    limit: int = 20
+
+    @property
+    def records(self) -> list[BibRecord]:
+        return [hit.record for hit in self.hits]
+
+
+# ------------------------------------------------------------------------------------------ simple syntax
+
+
+def parse_simple(query: str) -> Node | None:
+    """Words (all required), ``"phrases"``, ``word*`` prefixes; None for an empty query."""
+    if query.count('"') % 2:
+        raise QuerySyntaxError(f"unbalanced quote in {query!r}")
+    terms: list[Node] = []
+    for index, part in enumerate(query.split('"')):
+        if index % 2:
+            if part.strip():
+                terms.append(Term("any", part, "phrase"))
+        elif part.strip():
+            terms.append(Term("any", part, "all"))
+    if not terms:
+        return None
+    node = terms[0]
+    for term in terms[1:]:
+        node = Bool("and", node, term)
+    return node
+
+
+def filters_node(filters: Filters) -> Node | None:
+    terms: list[Node] = []
+    for index in ("title", "author", "subject", "isbn", "issn"):
+        value = getattr(filters, index)
+        if value:
+            terms.append(Term(index, value, "all" if index in TEXT_INDEXES else "="))
+    if filters.year_from is not None:
+        terms.append(Term("year", str(filters.year_from), ">="))
+    if filters.year_to is not None:
+        terms.append(Term("year", str(filters.year_to), "<="))
+    if filters.language:
+        terms.append(Term("language", filters.language, "="))
+    if filters.libraries:
+        libs: Node = Term("library", filters.libraries[0], "=")
+        for isil in filters.libraries[1:]:
+            libs = Bool("or", libs, Term("library", isil, "="))
+        terms.append(libs)
+    if not terms:
+        return None
+    node = terms[0]
+    for term in terms[1:]:
+        node = Bool("and", node, term)
+    return node
+
+
+# ------------------------------------------------------------------------------------------ compiling
+
+
+def words(value: str) -> list[str]:
+    """The folded words of ``value`` (a trailing ``*`` kept as the prefix mark)."""
+    return _WORD.findall(fold(value))
+
+
+def _fts_expression(term: Term) -> str | None:
+    tokens = words(term.value)
+    if not tokens:
+        return None
+    quoted = [f'"{t.rstrip("*")}"' + ("*" if t.endswith("*") else "") for t in tokens]
+    if term.relation == "phrase":
+        body = '"' + " ".join(t.rstrip("*") for t in tokens) + '"'
+    else:
+        body = "(" + (" OR " if term.relation == "any" else " AND ").join(quoted) + ")"
+    col = TEXT_INDEXES[term.index]
+    return f"{col} : {body}" if col else body
+
+
+def _pg_tsquery(term: Term) -> str | None:
+    tokens = words(term.value)
+    if not tokens:
+        return None
+    weight = _PG_WEIGHTS.get(term.index, "")
+    parts = [f"{t.rstrip('*')}:{'*' if t.endswith('*') else ''}{weight}".rstrip(":") for t in tokens]
+    joiner = {"phrase": " <-> ", "any": " | "}.get(term.relation, " & ")
+    return "(" + joiner.join(parts) + ")"
+
+
+def pg_document() -> ColumnElement[Any]:
+    """The weighted document of a record; identical to the expression of the GIN index of migration 0004."""
+
+    def vec(col: Any, weight: str) -> ColumnElement[Any]:
+        return func.setweight(
+            func.to_tsvector(literal_column("'simple'::regconfig"), col), literal_column(f"'{weight}'")
+        )
+
+    return (
+        vec(BibRecord.title_folded, "A")
+        .op("||")(vec(BibRecord.authors_folded, "B"))
+        .op("||")(vec(BibRecord.subjects_folded, "C"))
+        .op("||")(vec(BibRecord.search_text, "D"))
+    )
+
+
+def _tsquery(text: str) -> ColumnElement[Any]:
+    return func.to_tsquery(literal_column("'simple'::regconfig"), text)
+
+
+class _Compiler:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+        self.positive_text: list[Term] = []
+
+    def compile(self, node: Node, negated: bool = False) -> ColumnElement[bool]:
+        if isinstance(node, Bool):
+            left = self.compile(node.left, negated)
+            if node.op == "and":
+                return and_(left, self.compile(node.right, negated))
+            if node.op == "or":
+                return or_(left, self.compile(node.right, negated))
+            return and_(left, not_(self.compile(node.right, not negated)))
+        return self.term(node, negated)
+
+    def term(self, term: Term, negated: bool) -> ColumnElement[bool]:
+        if term.index not in INDEXES:
+            raise UnsupportedIndex(term.index)
+        if term.index in TEXT_INDEXES:
+            return self.text_term(term, negated)
+        if term.index == "year":
+            return self.year_term(term)
+        if term.relation not in ("=", "<>", "==", "all", "any", "phrase"):
+            raise UnsupportedRelation(term.relation, term.index)
+        condition = self.exact_term(term)
+        return not_(condition) if term.relation == "<>" else condition
+
+    def text_term(self, term: Term, negated: bool) -> ColumnElement[bool]:
+        relation = {"=": "all", "==": "phrase", "adj": "phrase", "exact": "phrase"}.get(term.relation, term.relation)
+        if relation not in TEXT_RELATIONS:
+            raise UnsupportedRelation(term.relation, term.index)
+        term = Term(term.index, term.value, relation)
+        if self.dialect == "sqlite":
+            expression = _fts_expression(term)
+            if expression is None:
+                return false() if term.value.strip() else true()
+            if not negated:
+                self.positive_text.append(term)
+            sub = select(_FTS.c.rowid).where(literal_column("bib_fts").op("MATCH")(expression))
+            return BibRecord.id.in_(sub)
+        query = _pg_tsquery(term)
+        if query is None:
+            return false() if term.value.strip() else true()
+        if not negated:
+            self.positive_text.append(term)
+        return pg_document().op("@@")(_tsquery(query))
+
+    def year_term(self, term: Term) -> ColumnElement[bool]:
+        value = term.value.strip()
+        match = re.fullmatch(r"(\d{1,4})\s*-\s*(\d{1,4})", value)
+        if match and term.relation in ("=", "all", "within"):
+            return BibRecord.year.between(int(match.group(1)), int(match.group(2)))
+        if not value.isdigit():
+            raise QuerySyntaxError(f"year {value!r} is not a number")
+        year = int(value)
+        relations: dict[str, ColumnElement[bool]] = {
+            "=": BibRecord.year == year,
+            "==": BibRecord.year == year,
+            "all": BibRecord.year == year,
+            "<>": BibRecord.year != year,
+            "<": BibRecord.year < year,
+            ">": BibRecord.year > year,
+            "<=": BibRecord.year <= year,
+            ">=": BibRecord.year >= year,
+        }
+        if term.relation not in relations:
+            raise UnsupportedRelation(term.relation, term.index)
+        return relations[term.relation]
+
+    def exact_term(self, term: Term) -> ColumnElement[bool]:
+        value = term.value.strip()
+        if term.index in ("isbn", "issn", "lccn"):
+            if term.index == "isbn":
+                normal = normalise_isbn(value) or re.sub(r"[^0-9Xx]", "", value)
+            elif term.index == "issn":
+                normal = normalise_issn(value) or re.sub(r"[^0-9Xx]", "", value).upper()
+            else:
+                normal = value.replace(" ", "")
+            sub = select(BibIdentifier.record_id).where(
+                BibIdentifier.scheme == term.index, BibIdentifier.value == normal
+            )
+            return BibRecord.id.in_(sub)
+        if term.index == "id":
+            if value.isdigit():
+                return or_(BibRecord.id == int(value), BibRecord.control_number == value)
+            return BibRecord.control_number == value
+        if term.index == "language":
+            return BibRecord.language == value.lower()[:3]
+        # library: a holding there, or the record came from there
+        lib = select(Library.id).where(func.upper(Library.isil) == value.upper())
+        held = exists().where(Holding.record_id == BibRecord.id, Holding.library_id.in_(lib))
+        return or_(held, BibRecord.source_library_id.in_(lib))
+
+
+def _order(stmt: Select[Any], compiler: _Compiler, sort: str) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
+    sort_key: Any = BibRecord.sort_key
+    if compiler.dialect == "postgresql":
+        sort_key = BibRecord.sort_key.collate("C")
+    if sort == "title":
+        return stmt.order_by(sort_key, BibRecord.id), None
+    if sort == "-title":
+        return stmt.order_by(sort_key.desc(), BibRecord.id.desc()), None
+    if sort == "year":
+        return stmt.order_by(BibRecord.year.is_(None), BibRecord.year, sort_key, BibRecord.id), None
+    if sort == "-year":
+        return stmt.order_by(BibRecord.year.is_(None), BibRecord.year.desc(), sort_key, BibRecord.id), None
+    if sort == "new" or not compiler.positive_text:
+        return stmt.order_by(BibRecord.id.desc()), None
+    if compiler.dialect == "sqlite":
+        expressions = [e for e in (_fts_expression(t) for t in compiler.positive_text) if e]
+        ranked = (
+            select(_FTS.c.rowid.label("rid"), literal_column("bm25(bib_fts, 10.0, 5.0, 3.0, 1.0)").label("score"))
+            .where(literal_column("bib_fts").op("MATCH")(" OR ".join(expressions)))
+            .subquery("ranked")
+        )
+        score = func.coalesce(ranked.c.score, 0.0)
+        stmt = stmt.outerjoin(ranked, ranked.c.rid == BibRecord.id).order_by(score, BibRecord.id)
+        return stmt, -score
+    queries = [q for q in (_pg_tsquery(t) for t in compiler.positive_text) if q]
+    rank = func.ts_rank(pg_document(), _tsquery(" | ".join(queries)))
+    return stmt.order_by(rank.desc(), BibRecord.id), rank
+
+
+def search(
+    session: Session,
+    query: str | Node | None = "",
+    filters: Filters | None = None,
+    sort: str = "relevance",
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResults:
+    """Records matching ``query`` and ``filters``, ``total`` counted, ``limit`` of them from ``offset``."""
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
+    node = parse_simple(query) if isinstance(query, str) else query
+    filters = filters or Filters()
+    extra = filters_node(filters)
+    if node is not None and extra is not None:
+        node = Bool("and", node, extra)
+    elif node is None:
+        node = extra
+    compiler = _Compiler(session)
+    condition: ColumnElement[bool] = compiler.compile(node) if node is not None else true()
+    if not filters.include_deleted:
+        condition = and_(condition, BibRecord.deleted_at.is_(None))
+    total = int(session.scalar(select(func.count()).select_from(BibRecord).where(condition)) or 0)
+    stmt, score = _order(select(BibRecord).where(condition), compiler, sort)
+    if score is not None:
+        stmt = stmt.add_columns(score)
+    stmt = stmt.limit(limit).offset(offset)
+    hits: list[Hit] = []
+    for row in session.execute(stmt):
+        hits.append(Hit(row[0], float(row[1]) if score is not None and row[1] is not None else None))
+    return SearchResults(total=total, hits=hits, offset=offset, limit=limit)

@@ -1,0 +1,123 @@
+"""Importing files: counts, re-import updates, holdings and items from 952/852, no half-written records."""
+
+from __future__ import annotations
+
+import io
+
+from pymarc import Field, Subfield
+from sqlalchemy import func, select
+
+from server.catalog.importer import KOHA_952, MARC_852, Importer
+from server.catalog.marcio import read_records
+from server.catalog.models import BibIdentifier, BibRecord, Holding, Item
+from server.db import Database
+from tests.catalog.helpers import MARC, add_libraries, make_record
+
+
+def import_file(db: Database, name: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    with (MARC / name).open("rb") as fh:
+        return Importer(db, **kwargs).run(read_records(fh))  # type: ignore[arg-type]
+
+
+def count(db: Database, model: type) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_import_vietnamese_file_and_reimport_updates(db: Database) -> None:
+    add_libraries(db, "VN-HDU")
+    report = import_file(db, "vie_loc.mrc", library_isil="VN-HDU")
+    assert (report.read, report.added, report.updated, len(report.rejected)) == (121, 121, 0, 0)
+    again = import_file(db, "vie_loc.mrc", library_isil="VN-HDU")
+    assert (again.added, again.updated) == (0, 121)
+    assert count(db, BibRecord) == 121
+    with db.session() as session:
+        record = session.scalar(select(BibRecord).where(BibRecord.title.like("%Chế Lan Viên%")))
+        assert record is not None and record.title_folded.startswith("tho che lan vien")
+        assert record.marc[9:10] == b"a"
+
+
+def test_import_broken_files_counts(db: Database) -> None:
+    report = import_file(db, "bad_records.mrc")
+    assert (report.read, report.imported, len(report.rejected)) == (9, 2, 7)
+    assert count(db, BibRecord) == 2
+    report = import_file(db, "utf8_invalid.mrc")
+    assert report.imported == 1 and report.warnings  # a bad subfield code, repaired and reported
+    report = import_file(db, "marc8.dat")
+    assert report.imported == 1
+    report = import_file(db, "batch.xml")
+    assert report.imported == 2
+
+
+def test_loc_sample_identifiers(db: Database) -> None:
+    with (MARC / "loc_books_20k.mrc").open("rb") as fh:
+        outcomes = [o for _, o in zip(range(300), read_records(fh), strict=False)]
+    report = Importer(db).run(outcomes)
+    assert report.imported == 300
+    with db.session() as session:
+        schemes = set(session.scalars(select(BibIdentifier.scheme).distinct()))
+    assert {"isbn", "lccn"} <= schemes
+
+
+def test_holdings_and_items_from_952(db: Database) -> None:
+    add_libraries(db, "VN-HDU", "VN-HDU-KM")
+    items = [
+        Field(
+            tag="952",
+            indicators=[" ", " "],
+            subfields=[
+                Subfield("a", "VN-HDU"),
+                Subfield("o", "895.92 NG-D"),
+                Subfield("p", "HDU000001"),
+                Subfield("y", "book"),
+                Subfield("g", "85.000 đ"),
+            ],
+        ),
+        Field(
+            tag="952",
+            indicators=[" ", " "],
+            subfields=[Subfield("a", "VN-HDU-KM"), Subfield("o", "895.92 NG-D"), Subfield("p", "KM000001")],
+        ),
+    ]
+    data = make_record("h1", "Truyện Kiều", "Nguyễn Du", 1995, extra=items).as_marc()
+    report = Importer(db, library_isil="VN-HDU", holdings=KOHA_952).run(read_records(io.BytesIO(data)))
+    assert (report.imported, report.holdings, report.items) == (1, 2, 2)
+    again = Importer(db, library_isil="VN-HDU", holdings=KOHA_952).run(read_records(io.BytesIO(data)))
+    assert (again.updated, again.holdings, again.items) == (1, 0, 0)
+    with db.session() as session:
+        item = session.scalar(select(Item).where(Item.barcode == "HDU000001"))
+        assert item is not None and item.price_vnd == 85000 and item.owner_isil == "VN-HDU"
+    assert count(db, Holding) == 2
+
+
+def test_holdings_from_852_and_conflicting_barcode(db: Database) -> None:
+    add_libraries(db, "VN-HDU")
+    f852 = Field(
+        tag="852",
+        indicators=[" ", " "],
+        subfields=[Subfield("a", "VN-HDU"), Subfield("h", "959.7"), Subfield("p", "B1")],
+    )
+    first = make_record("a1", "Một", extra=[f852]).as_marc()
+    second = make_record("a2", "Hai", extra=[f852]).as_marc()
+    report = Importer(db, holdings=MARC_852).run(read_records(io.BytesIO(first + second)))
+    assert report.imported == 2 and report.items == 1
+    assert any("already belongs" in w.reason for w in report.warnings)
+
+
+def test_deleted_leader_withdraws(db: Database) -> None:
+    data = make_record("d1", "Bị xoá").as_marc()
+    Importer(db).run(read_records(io.BytesIO(data)))
+    deleted = bytearray(data)
+    deleted[5:6] = b"d"
+    report = Importer(db).run(read_records(io.BytesIO(bytes(deleted))))
+    assert report.withdrawn == 1
+    with db.session() as session:
+        record = session.scalar(select(BibRecord))
+        assert record is not None and record.deleted_at is not None
+
+
+def test_unknown_library_is_refused(db: Database) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="no library"):
+        Importer(db, library_isil="VN-NOPE")

@@ -1,0 +1,140 @@
+"""Search over folded text on SQLite (FTS5) and PostgreSQL (tsvector): Vietnamese without diacritics."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pymarc import Field, Subfield
+
+from server.catalog.errors import QuerySyntaxError, UnsupportedIndex, UnsupportedRelation
+from server.catalog.importer import Importer
+from server.catalog.marcio import read_records
+from server.catalog.search import Bool, Filters, Term, search
+from server.db import Database
+from tests.catalog.helpers import MARC, add_libraries, make_record
+
+
+@pytest.fixture
+def catalog(db: Database) -> Database:
+    add_libraries(db, "VN-A", "VN-B")
+    records = [
+        make_record("1", "Đường đến Điện Biên Phủ", "Võ Nguyên Giáp", 1964, "978-604-0-00000-0", subject="Chiến tranh"),
+        make_record("2", "Truyện Kiều", "Nguyễn Du", 1995, "0-306-40615-2", subject="Thơ"),
+        make_record("3", "Hoà bình và chiến tranh", "Tolstoy", 2001, subject="Tiểu thuyết"),
+        make_record("4", "Thuý Kiều và Kim Trọng", "Nguyễn Văn A", 2010),
+        make_record("5", "Ăn uống", "Trần B", 1999),
+        make_record("6", "An toàn giao thông", "Lê C", 1999),
+    ]
+    Importer(db, library_isil="VN-A").run(read_records(io.BytesIO(b"".join(r.as_marc() for r in records[:4]))))
+    Importer(db, library_isil="VN-B").run(read_records(io.BytesIO(b"".join(r.as_marc() for r in records[4:]))))
+    return db
+
+
+def titles(db: Database, *args: object, **kwargs: object) -> list[str]:
+    with db.session() as session:
+        return [h.record.title for h in search(session, *args, **kwargs).hits]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("duong den", "Đường đến Điện Biên Phủ"),
+        ("ĐƯỜNG", "Đường đến Điện Biên Phủ"),
+        ("dien bien phu", "Đường đến Điện Biên Phủ"),
+        ("nguyen du", "Truyện Kiều"),
+        ("hòa binh", "Hoà bình và chiến tranh"),
+        ("thúy kieu", "Thuý Kiều và Kim Trọng"),
+        ('"kim trong"', "Thuý Kiều và Kim Trọng"),
+        ("truy*", "Truyện Kiều"),
+    ],
+)
+def test_diacritic_insensitive(catalog: Database, query: str, expected: str) -> None:
+    assert titles(catalog, query)[0] == expected
+
+
+def test_relevance_prefers_title(catalog: Database) -> None:
+    found = titles(catalog, "chien tranh")
+    assert found[0] == "Hoà bình và chiến tranh" and "Đường đến Điện Biên Phủ" in found
+
+
+def test_fielded_and_filters(catalog: Database) -> None:
+    assert titles(catalog, Term("title", "kieu")) == ["Thuý Kiều và Kim Trọng", "Truyện Kiều"] or set(
+        titles(catalog, Term("title", "kieu"))
+    ) == {"Thuý Kiều và Kim Trọng", "Truyện Kiều"}
+    assert titles(catalog, Term("author", "kieu")) == []
+    assert titles(catalog, "", Filters(subject="tho")) == ["Truyện Kiều"]
+    assert titles(catalog, "", Filters(isbn="9780306406157")) == ["Truyện Kiều"]
+    assert titles(catalog, "", Filters(isbn="0306406152")) == ["Truyện Kiều"]
+    assert titles(catalog, "", Filters(year_from=1999, year_to=2001), sort="title") == [
+        "An toàn giao thông",
+        "Ăn uống",
+        "Hoà bình và chiến tranh",
+    ]
+    assert titles(catalog, "", Filters(libraries=("VN-B",)), sort="title") == ["An toàn giao thông", "Ăn uống"]
+    assert titles(catalog, Bool("not", Term("any", "kieu"), Term("author", "nguyen du"))) == ["Thuý Kiều và Kim Trọng"]
+    assert titles(catalog, Bool("or", Term("isbn", "0-306-40615-2"), Term("year", "1964"))) != []
+
+
+def test_vietnamese_sort_and_paging(catalog: Database) -> None:
+    every = titles(catalog, "", sort="title", limit=10)
+    assert every == [
+        "An toàn giao thông",
+        "Ăn uống",
+        "Đường đến Điện Biên Phủ",
+        "Hoà bình và chiến tranh",
+        "Thuý Kiều và Kim Trọng",
+        "Truyện Kiều",
+    ]
+    with catalog.session() as session:
+        page = search(session, "", sort="title", limit=2, offset=2)
+    assert page.total == 6 and [r.title for r in page.records] == every[2:4]
+    assert titles(catalog, "", sort="-year", limit=1) == ["Thuý Kiều và Kim Trọng"]
+
+
+def test_errors(catalog: Database) -> None:
+    with catalog.session() as session:
+        with pytest.raises(QuerySyntaxError):
+            search(session, '"unbalanced')
+        with pytest.raises(UnsupportedIndex):
+            search(session, Term("colour", "red"))
+        with pytest.raises(UnsupportedRelation):
+            search(session, Term("title", "x", "<"))
+        with pytest.raises(ValueError, match="unknown sort"):
+            search(session, "x", sort="colour")
+        assert search(session, "***").total == 0
+
+
+def test_deleted_records_are_not_found(catalog: Database) -> None:
+    from server.catalog.models import BibRecord
+    from server.catalog.service import delete_record
+
+    with catalog.write() as session:
+        record = search(session, "truyen kieu").records[0]
+        delete_record(session, session.get(BibRecord, record.id))  # type: ignore[arg-type]
+    assert titles(catalog, "truyen kieu") == []
+
+
+def test_vietnamese_loc_records(db: Database) -> None:
+    with (MARC / "vie_loc.mrc").open("rb") as fh:
+        Importer(db).run(read_records(fh))
+    assert titles(db, "che lan vien")[0].startswith("Thơ Chế Lan Viên")
+    assert titles(db, "chiến tranh nhân dân")
+    with db.session() as session:
+        assert search(session, "viet nam").total == search(session, "Việt Nam").total > 10
+
+
+def test_add_record_keeps_demo_path(db: Database) -> None:
+    from server.catalog.service import add_record
+
+    with db.write() as session:
+        add_record(
+            session,
+            make_record(
+                "z",
+                "Lịch sử Hải Dương",
+                extra=[Field(tag="650", indicators=[" ", "0"], subfields=[Subfield("a", "Địa chí")])],
+            ),
+        )
+    assert titles(db, "hai duong") == ["Lịch sử Hải Dương"]
+    assert titles(db, Term("subject", "dia chi")) == ["Lịch sử Hải Dương"]
