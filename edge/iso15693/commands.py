@@ -142,9 +142,10 @@ def build(
     option: bool = False,
     mfr: int | None = None,
     high_rate: bool = True,
+    selected: bool = False,
 ) -> bytes:
-    """A non-inventory request frame with CRC."""
-    frame = bytearray((_flags(uid, option, high_rate), command))
+    """A non-inventory request frame with CRC (``selected``: only the tag in the selected state answers)."""
+    frame = bytearray((_flags(uid, option, high_rate) | (RequestFlag.SELECT if selected else 0), command))
     if mfr is not None:
         frame.append(mfr)
     if uid is not None:

@@ -37,6 +37,7 @@ from .errors import (
     TagResponseError,
     UnsupportedOperationError,
 )
+from .reconnect import ReconnectingReader
 from .transport import open_reader, parse_url
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "TagSeen",
     "read_library_tag",
     "open_reader",
+    "ReconnectingReader",
     "parse_url",
     "ReaderError",
     "ReaderConnectionError",

@@ -160,7 +160,9 @@ def read_library_tag(reader: TagReader, uid: Uid, *, max_bytes: int = 112) -> tu
     first = min(limit, max(1, (36 + block_size - 1) // block_size))
     data = reader.read_blocks(uid, 0, first)
     try:
-        return info, decode_tag(data, block_size=block_size, dsfid=info.dsfid)
+        tag = decode_tag(data, block_size=block_size, dsfid=info.dsfid)
+        if "extension_incomplete" not in tag.extras or first >= limit:
+            return info, tag
     except TagFormatError:
         if first >= limit:
             raise

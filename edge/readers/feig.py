@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -154,6 +154,7 @@ class FeigFrameParser:
         self.responses = responses
         self.buffer = bytearray()
         self.discarded = 0
+        self.garbage = bytearray()  # the most recent discarded bytes, for error reports
         self._min = 6 if responses else 5
 
     def feed(self, data: bytes) -> list[FeigFrame]:
@@ -181,13 +182,17 @@ class FeigFrameParser:
 
     def _drop(self, n: int) -> None:
         log.debug("FEIG: discarding %d byte(s) %s", n, bytes(self.buffer[:n]).hex())
+        self.garbage += self.buffer[:n]
+        del self.garbage[:-512]
         del self.buffer[:n]
         self.discarded += n
 
     def reset(self) -> bytes:
-        rest = bytes(self.buffer)
-        self.discarded += len(rest)
+        """Forget everything; return the discarded and the unparsed bytes."""
+        rest = bytes(self.garbage) + bytes(self.buffer)
+        self.discarded += len(self.buffer)
         self.buffer.clear()
+        self.garbage.clear()
         return rest
 
     def _try(self, start: int) -> tuple[FeigFrame, int] | str:
@@ -274,6 +279,7 @@ class FeigReader:
         self._parser = FeigFrameParser(responses=True)
         self._block_sizes: dict[Uid, int] = {}
         self._closed = False
+        self.on_close: list[Callable[[], None]] = []
 
     # -- transport ------------------------------------------------------------------------------------
 
@@ -338,6 +344,8 @@ class FeigReader:
             self._closed = True
             if self._owns_port:
                 self.port.close()
+        for callback in self.on_close:
+            callback()
 
     def __enter__(self) -> FeigReader:
         return self
