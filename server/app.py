@@ -11,6 +11,7 @@ from edge.cli import version
 from server.api import health, metrics
 from server.catalog.api import router as items_router
 from server.db import Database
+from server.devices.api import router as devices_router
 from server.libraries.api import router as libraries_router
 from server.settings import ServerSettings
 
@@ -20,6 +21,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     router.include_router(libraries_router)
     router.include_router(items_router)
+    router.include_router(devices_router)
     return router
 
 

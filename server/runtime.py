@@ -35,6 +35,10 @@ class Service(Protocol):
 def background_services(settings: ServerSettings, db: Database) -> list[Service]:
     """The services this configuration enables, each imported only when enabled."""
     services: list[Service] = []
+    if settings.mqtt.enabled:
+        from server.ingest.consumer import IngestConsumer
+
+        services.append(IngestConsumer(settings.mqtt, db))
     return services
 
 

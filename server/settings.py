@@ -63,6 +63,14 @@ class MqttSettings(Section):
     password: SecretStr | None = None
     topic_prefix: str = "thuvien"
     tls_ca: Path | None = None
+    tls_insecure: bool = False  # skip host name checking (test certificates only)
+    protocol: Literal["5", "3.1.1"] = "5"
+    client_id: str | None = None  # default thuvien-ingest-<hostname>; unique per server process
+    share_group: str | None = "thuvien-ingest"  # None: brokers without $share/ (one elected consumer)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    max_clock_skew_s: float = Field(default=600.0, gt=0)  # events dated further ahead are quarantined
+    max_event_age_days: float = Field(default=90.0, gt=0)  # events older than this are quarantined as replays
+    telemetry_retention_days: float = Field(default=30.0, gt=0)
 
     @field_validator("topic_prefix")
     @classmethod

@@ -1,0 +1,86 @@
+"""``thuvien mqtt config``: write Mosquitto's password file, ACL file and listener configuration.
+
+Run it after every ``thuvien device add|remove|rotate`` and reload the broker (``kill -HUP <pid>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge.config import SettingsError, load_settings
+from server.db import Database, DatabaseError
+from server.devices.passwords import mosquitto_hash
+from server.devices.service import broker_credentials
+from server.ingest.brokerconf import BrokerLayout, TlsFiles, acl_file, mosquitto_conf, passwd_file, write_files
+from server.ingest.errors import BrokerConfigError
+from server.settings import ServerSettings
+
+
+def _fail(message: str) -> int:
+    print(f"thuvien mqtt: {message}", file=sys.stderr)  # noqa: T201
+    return 2
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="thuvien mqtt", description="Mosquitto configuration for the devices.")
+    parser.add_argument("--config", type=Path, help="server settings file (TOML); default $THUVIEN_CONFIG")
+    parser.add_argument("--database", help="database URL (overrides the settings)")
+    sub = parser.add_subparsers(dest="action", required=True)
+    conf = sub.add_parser("config", help="write passwd, acl and mosquitto.conf into a directory")
+    conf.add_argument("--out", type=Path, required=True, help="directory for the files (on the broker host)")
+    conf.add_argument("--server-user", help="the server's MQTT username (default: mqtt.username)")
+    conf.add_argument("--server-password", help="its password (default: mqtt.password)")
+    conf.add_argument("--port", type=int, default=1883, help="plain listener port (0: none)")
+    conf.add_argument("--bind", default="127.0.0.1", help="plain listener address (default loopback only)")
+    conf.add_argument("--tls-port", type=int, help="TLS listener port, e.g. 8883")
+    conf.add_argument("--cafile", type=Path)
+    conf.add_argument("--certfile", type=Path)
+    conf.add_argument("--keyfile", type=Path)
+    conf.add_argument("--persistence-dir", type=Path, help="broker persistence directory (writable by mosquitto)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, object] = {"database": {"url": args.database}} if args.database else {}
+    try:
+        settings = load_settings(ServerSettings, args.config, **overrides)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    server_user = args.server_user or settings.mqtt.username
+    server_password = args.server_password or (
+        settings.mqtt.password.get_secret_value() if settings.mqtt.password else None
+    )
+    if not server_user or not server_password:
+        return _fail("the server account needs a username and password (--server-user/--server-password "
+                     "or mqtt.username/mqtt.password in the settings)")
+    tls = None
+    if args.tls_port is not None:
+        if not (args.cafile and args.certfile and args.keyfile):
+            return _fail("--tls-port needs --cafile, --certfile and --keyfile")
+        tls = TlsFiles(args.cafile.resolve(), args.certfile.resolve(), args.keyfile.resolve())
+    layout = BrokerLayout(
+        directory=args.out.resolve(),
+        plain_port=args.port or None,
+        plain_bind=args.bind,
+        tls_port=args.tls_port,
+        tls=tls,
+        persistence_dir=args.persistence_dir.resolve() if args.persistence_dir else None,
+    )
+    db = Database(settings.database.url)
+    try:
+        with db.session() as session:
+            devices = broker_credentials(session)
+        if server_user in {name for name, _h in devices}:
+            return _fail(f"server user {server_user!r} collides with a device id")
+        files = {
+            "passwd": passwd_file([(server_user, mosquitto_hash(server_password)), *devices]),
+            "acl": acl_file(settings.mqtt.topic_prefix, server_user),
+            "mosquitto.conf": mosquitto_conf(layout),
+        }
+        for path in write_files(layout, files):
+            print(f"wrote {path}")  # noqa: T201
+    except (DatabaseError, BrokerConfigError) as exc:
+        return _fail(str(exc))
+    finally:
+        db.dispose()
+    print(f"{len(devices)} device(s); reload Mosquitto with `kill -HUP <pid>` to apply")  # noqa: T201
+    return 0

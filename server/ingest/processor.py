@@ -1,0 +1,411 @@
+"""Turning a batch of MQTT messages into database rows, exactly once, in one transaction.
+
+Events are stored by ``event_id`` (a redelivered event is recognised and only acknowledged again); each
+event's handler runs in the same transaction. What cannot be applied is stored *quarantined* with a reason,
+never dropped silently and never applied later by accident: malformed JSON, an unknown schema version, an
+invalid payload, an unknown or retired device, a device publishing on another device's topic (or its topic's
+library or kind not matching the registry), an event older than ``max_event_age`` (a replay) or dated further
+ahead than ``max_clock_skew`` (a device clock hours off). Quarantined events are acknowledged too: they are
+stored, and staff review them (``GET /api/v1/devices/quarantine``).
+
+If a batch fails as a whole (for example another server process stored one of its events at the same moment),
+each message is processed again in its own transaction, so one bad message never blocks the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from edge.contract import (
+    Channel,
+    CommandResult,
+    Event,
+    ParsedTopic,
+    PayloadError,
+    Status,
+    Telemetry,
+    TopicError,
+    decode,
+    library_level,
+    parse_topic,
+)
+from server.db import Database, utcnow
+from server.devices.models import (
+    CommandStatus,
+    Device,
+    DeviceCommand,
+    DeviceEvent,
+    DeviceState,
+    EventStatus,
+    TelemetrySample,
+)
+from server.ingest.errors import RejectEvent
+from server.ingest.handlers import handler_for
+from server.libraries.models import Library
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message as the broker delivered it; ``token`` is whatever the caller needs to ack it."""
+
+    topic: str
+    payload: bytes
+    received_at: dt.datetime
+    token: Any = None
+
+
+@dataclass
+class Outcome:
+    acks: dict[str, list[str]] = field(default_factory=dict)  # ack topic -> event ids stored (now or before)
+    counters: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    device: Device
+    library: str  # topic level of the device's library
+
+
+class Processor:
+    """Applies batches of messages to a :class:`Database`; safe to run in several processes at once."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        prefix: str = "thuvien",
+        max_clock_skew: dt.timedelta = dt.timedelta(minutes=10),
+        max_event_age: dt.timedelta = dt.timedelta(days=90),
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.prefix = prefix
+        self.max_clock_skew = max_clock_skew
+        self.max_event_age = max_event_age
+        self.now = now
+
+    def process(self, batch: Sequence[Incoming]) -> Outcome:
+        """Apply ``batch`` (one transaction; per message on failure); what to acknowledge and counters."""
+        if not batch:
+            return Outcome()
+        try:
+            outcome = Outcome()
+            with self.db.write() as session:
+                self._apply(session, batch, outcome)
+            return outcome
+        except (IntegrityError, OperationalError) as exc:
+            log.info("batch of %d failed as a whole (%s); retrying message by message", len(batch), type(exc).__name__)
+        except Exception:
+            log.exception("batch of %d failed; retrying message by message", len(batch))
+        outcome = Outcome()
+        for message in batch:
+            outcome_one = Outcome()
+            try:
+                with self.db.write() as session:
+                    self._apply(session, [message], outcome_one)
+            except IntegrityError:
+                # Stored meanwhile by another consumer: acknowledging is right, applying again is not.
+                outcome_one = Outcome()
+                event_id = _event_id_of(message.payload)
+                parsed = _parse(message.topic)
+                if event_id and parsed is not None:
+                    outcome_one.acks[_ack_topic(parsed)] = [event_id]
+                outcome_one.counters["duplicate"] += 1
+            except Exception:
+                log.exception("message on %s could not be stored; it will be redelivered", message.topic)
+                outcome_one = Outcome()
+                outcome_one.counters["failed"] += 1
+            _merge(outcome, outcome_one)
+        return outcome
+
+    # -- one transaction -------------------------------------------------------------------------------------
+
+    def _apply(self, session: Session, batch: Sequence[Incoming], outcome: Outcome) -> None:
+        parsed = [(m, _parse(m.topic)) for m in batch]
+        device_ids = {p.device_id for _m, p in parsed if p is not None}
+        known = self._devices(session, device_ids)
+        events: list[tuple[Incoming, ParsedTopic]] = []
+        for message, topic in parsed:
+            outcome.counters["received"] += 1
+            if topic is None:
+                outcome.counters["dropped.bad_topic"] += 1
+                log.warning("message on a topic outside the scheme: %r", message.topic)
+            elif topic.channel is Channel.EVENT:
+                events.append((message, topic))
+            elif topic.channel is Channel.STATUS:
+                self._status(message, topic, known, outcome)
+            elif topic.channel is Channel.TELEMETRY:
+                self._telemetry(session, message, topic, known, outcome)
+            elif topic.channel is Channel.RESULT:
+                self._result(session, message, topic, known, outcome)
+            else:
+                outcome.counters["dropped.unexpected_channel"] += 1
+        if events:
+            self._events(session, events, known, outcome)
+
+    def _devices(self, session: Session, device_ids: set[str]) -> dict[str, _Known]:
+        if not device_ids:
+            return {}
+        rows = session.execute(
+            select(Device, Library.isil)
+            .join(Library, Library.id == Device.library_id)
+            .where(Device.device_id.in_(device_ids), Device.retired_at.is_(None))
+        ).all()
+        return {device.device_id: _Known(device, library_level(isil)) for device, isil in rows}
+
+    def _events(
+        self,
+        session: Session,
+        events: list[tuple[Incoming, ParsedTopic]],
+        known: dict[str, _Known],
+        outcome: Outcome,
+    ) -> None:
+        decoded: list[tuple[Incoming, ParsedTopic, Event | None, PayloadError | None]] = []
+        candidate_ids: set[str] = set()
+        for message, topic in events:
+            try:
+                event: Event | None = decode(Event, message.payload)
+                error = None
+            except PayloadError as exc:
+                event, error = None, exc
+            decoded.append((message, topic, event, error))
+            candidate_ids.add(event.event_id if event is not None else _quarantine_id(message))
+        stored = set(
+            session.scalars(select(DeviceEvent.event_id).where(DeviceEvent.event_id.in_(candidate_ids))).all()
+        )
+        now = self.now()
+        for message, topic, event, error in decoded:
+            ack_topic = _ack_topic(topic)
+            if event is None:
+                assert error is not None
+                event_id = _event_id_of(message.payload)
+                qid = _quarantine_id(message)
+                if qid not in stored:
+                    stored.add(qid)
+                    session.add(_quarantined(qid, topic, message, error.reason, str(error), now))
+                    outcome.counters[f"quarantined.{error.reason}"] += 1
+                else:
+                    outcome.counters["duplicate"] += 1
+                if event_id is not None:
+                    outcome.acks.setdefault(ack_topic, []).append(event_id)
+                continue
+            outcome.acks.setdefault(ack_topic, []).append(event.event_id)
+            if event.event_id in stored:
+                outcome.counters["duplicate"] += 1
+                continue
+            stored.add(event.event_id)
+            entry = known.get(topic.device_id)
+            reason = self._check(topic, event, entry, now)
+            row = DeviceEvent(
+                event_id=event.event_id,
+                device_id=event.device_id,
+                kind=event.kind,
+                occurred_at=event.occurred_at,
+                received_at=message.received_at,
+                payload=event.model_dump(mode="json"),
+                status=EventStatus.APPLIED,
+            )
+            if reason is not None:
+                row.status, row.reason = EventStatus.QUARANTINED, reason[1]
+                session.add(row)
+                outcome.counters[f"quarantined.{reason[0]}"] += 1
+                log.warning("event %s from %s quarantined: %s", event.event_id, topic.device_id, reason[1])
+                continue
+            assert entry is not None
+            device = entry.device
+            if device.last_seen_at is None or device.last_seen_at < message.received_at:
+                device.last_seen_at = message.received_at
+            handler = handler_for(event.kind)
+            if handler is None:
+                session.add(row)
+                outcome.counters["applied"] += 1
+                continue
+            try:
+                with session.begin_nested():
+                    handler(session, device, event)
+                    session.flush()
+            except RejectEvent as exc:
+                row.status, row.reason = EventStatus.QUARANTINED, f"rejected: {exc.reason}"
+                outcome.counters["quarantined.rejected"] += 1
+            except Exception as exc:
+                log.exception("handler of %s failed on event %s", event.kind, event.event_id)
+                row.status, row.reason = EventStatus.QUARANTINED, f"handler_failed: {type(exc).__name__}: {exc}"[:2000]
+                outcome.counters["quarantined.handler_failed"] += 1
+            else:
+                outcome.counters["applied"] += 1
+            session.add(row)
+
+    def _check(
+        self, topic: ParsedTopic, event: Event, entry: _Known | None, now: dt.datetime
+    ) -> tuple[str, str] | None:
+        """``(reason code, sentence)`` when the event must be quarantined."""
+        if entry is None:
+            return "unknown_device", f"device {topic.device_id!r} is not registered (or retired)"
+        device = entry.device
+        if event.device_id != topic.device_id:
+            return "topic_mismatch", f"event of device {event.device_id!r} published on {topic.device_id!r}'s topic"
+        if topic.library != entry.library or topic.kind != device.kind.value:
+            return (
+                "topic_mismatch",
+                f"device {device.device_id!r} is a {device.kind.value} of {entry.library}, "
+                f"but published under {topic.library}/{topic.kind}",
+            )
+        if topic.name != event.kind:
+            return "topic_mismatch", f"a {event.kind!r} event published on the {topic.name!r} topic"
+        if event.occurred_at > now + self.max_clock_skew:
+            ahead = (event.occurred_at - now).total_seconds()
+            return "clock_ahead", f"event dated {ahead:.0f} s in the future (device clock off?)"
+        if event.occurred_at < now - self.max_event_age:
+            return "too_old", f"event dated {event.occurred_at.isoformat()}, older than the replay window"
+        return None
+
+    # -- status, telemetry, results --------------------------------------------------------------------------
+
+    def _status(self, message: Incoming, topic: ParsedTopic, known: dict[str, _Known], outcome: Outcome) -> None:
+        entry = known.get(topic.device_id)
+        if entry is None or not message.payload:
+            outcome.counters["dropped.status_unknown_device" if message.payload else "dropped.status_empty"] += 1
+            return
+        try:
+            status = decode(Status, message.payload)
+        except PayloadError as exc:
+            outcome.counters[f"dropped.status_{exc.reason}"] += 1
+            return
+        if status.device_id != topic.device_id:
+            outcome.counters["dropped.status_topic_mismatch"] += 1
+            return
+        device = entry.device
+        device.state = DeviceState.ONLINE if status.state == "online" else DeviceState.OFFLINE
+        if status.state == "online":
+            device.last_seen_at = message.received_at
+            if status.versions:
+                device.versions = dict(status.versions)
+            config = dict(status.config)
+            if status.mode is not None:
+                config["mode"] = status.mode
+            if config:
+                device.config = config
+        outcome.counters["status"] += 1
+
+    def _telemetry(
+        self, session: Session, message: Incoming, topic: ParsedTopic, known: dict[str, _Known], outcome: Outcome
+    ) -> None:
+        entry = known.get(topic.device_id)
+        if entry is None:
+            outcome.counters["dropped.telemetry_unknown_device"] += 1
+            return
+        try:
+            telemetry = decode(Telemetry, message.payload)
+        except PayloadError as exc:
+            outcome.counters[f"dropped.telemetry_{exc.reason}"] += 1
+            return
+        if telemetry.device_id != topic.device_id:
+            outcome.counters["dropped.telemetry_topic_mismatch"] += 1
+            return
+        metrics: dict[str, Any] = telemetry.model_dump(mode="json", exclude={"v", "device_id", "at"})
+        metrics["clock_skew_s"] = round((telemetry.at - message.received_at).total_seconds(), 3)
+        session.add(TelemetrySample(device_id=topic.device_id, sampled_at=telemetry.at, metrics=metrics))
+        device = entry.device
+        device.outbox_depth = telemetry.outbox_depth
+        device.last_seen_at = message.received_at
+        if device.state is not DeviceState.ONLINE:
+            device.state = DeviceState.ONLINE
+        if telemetry.readers:
+            worst = max(telemetry.readers, key=lambda r: _READER_RANK.get(r.state, 1))
+            device.reader_state = worst.state[:32]
+        outcome.counters["telemetry"] += 1
+
+    def _result(
+        self, session: Session, message: Incoming, topic: ParsedTopic, known: dict[str, _Known], outcome: Outcome
+    ) -> None:
+        if topic.device_id not in known:
+            outcome.counters["dropped.result_unknown_device"] += 1
+            return
+        try:
+            result = decode(CommandResult, message.payload)
+        except PayloadError as exc:
+            outcome.counters[f"dropped.result_{exc.reason}"] += 1
+            return
+        command = session.scalar(
+            select(DeviceCommand).where(
+                DeviceCommand.command_id == result.command_id, DeviceCommand.device_id == topic.device_id
+            )
+        )
+        if command is None:
+            outcome.counters["dropped.result_unknown_command"] += 1
+            return
+        if command.status in (CommandStatus.DONE, CommandStatus.FAILED):
+            outcome.counters["duplicate_result"] += 1
+            return
+        command.status = CommandStatus.DONE if result.ok else CommandStatus.FAILED
+        command.result = {**result.result, **({"error": result.error} if result.error else {})}
+        command.completed_at = result.at
+        outcome.counters["results"] += 1
+
+
+_READER_RANK = {"connected": 0, "closed": 1, "silent": 2, "unplugged": 3}
+
+
+def _parse(topic: str) -> ParsedTopic | None:
+    try:
+        return parse_topic(topic)
+    except TopicError:
+        return None
+
+
+def _ack_topic(topic: ParsedTopic) -> str:
+    return f"{topic.prefix}/{topic.library}/{topic.kind}/{topic.device_id}/ack"
+
+
+def _quarantine_id(message: Incoming) -> str:
+    """A stable id for a payload without a usable event_id (a resend maps to the same row)."""
+    digest = hashlib.sha256(message.topic.encode() + b"\0" + message.payload).hexdigest()
+    return "q-" + digest[:60]
+
+
+def _event_id_of(payload: bytes) -> str | None:
+    try:
+        document = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    value = document.get("event_id") if isinstance(document, dict) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+
+
+def _quarantined(
+    qid: str, topic: ParsedTopic, message: Incoming, reason: str, detail: str, now: dt.datetime
+) -> DeviceEvent:
+    try:
+        document: Any = json.loads(message.payload)
+    except (ValueError, UnicodeDecodeError):
+        document = None
+    payload = document if isinstance(document, dict) else {"raw": message.payload[:4000].decode("utf-8", "replace")}
+    return DeviceEvent(
+        event_id=qid,
+        device_id=topic.device_id,
+        kind=(topic.name or "unknown")[:32],
+        occurred_at=now,
+        received_at=message.received_at,
+        payload={"topic": message.topic, "document": payload},
+        status=EventStatus.QUARANTINED,
+        reason=f"{reason}: {detail}"[:2000],
+    )
+
+
+def _merge(into: Outcome, other: Outcome) -> None:
+    for topic, ids in other.acks.items():
+        into.acks.setdefault(topic, []).extend(ids)
+    into.counters.update(other.counters)
