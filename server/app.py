@@ -10,10 +10,13 @@ from fastapi import APIRouter, FastAPI
 from edge.cli import version
 from server.api import health, metrics
 from server.catalog.api import router as items_router
+from server.circulation.api import router as circulation_router
 from server.db import Database
 from server.devices.api import router as devices_router
 from server.libraries.api import router as libraries_router
+from server.patrons.api import router as patrons_router
 from server.settings import ServerSettings
+from server.sip2.api import router as sip2_router
 
 
 def api_router() -> APIRouter:
@@ -21,6 +24,9 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     router.include_router(libraries_router)
     router.include_router(items_router)
+    router.include_router(circulation_router)
+    router.include_router(patrons_router)
+    router.include_router(sip2_router)
     router.include_router(devices_router)
     return router
 

@@ -35,6 +35,10 @@ class Service(Protocol):
 def background_services(settings: ServerSettings, db: Database) -> list[Service]:
     """The services this configuration enables, each imported only when enabled."""
     services: list[Service] = []
+    if settings.sip2.enabled:
+        from server.sip2.server import Sip2Server
+
+        services.append(Sip2Server(settings, db))
     if settings.mqtt.enabled:
         from server.ingest.consumer import IngestConsumer
 

@@ -1,0 +1,966 @@
+"""The circulation service: lending, returning, renewing, holds, fees and patron status.
+
+Every operation is one database transaction (``Database.write()``: ``BEGIN IMMEDIATE`` on SQLite, row locks
+``FOR NO KEY UPDATE`` on the item and the patron on PostgreSQL; the partial unique index
+``uq_loans_open_item`` is the last guard), so two kiosks can never lend the same copy. Operations that change
+something accept a client transaction ``key``: a retried call with the same key returns the stored result
+instead of acting twice, as long as the loan it made is still the current state of the item.
+
+The lifecycle rules are in :mod:`server.circulation.transitions`, the policy arithmetic in
+:mod:`server.circulation.policies`; this module decides whether to act and raises the errors of
+:mod:`server.circulation.errors`. Callers (SIP2, REST, staff web) map those to their own presentation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from server.audit.service import record as audit
+from server.catalog.models import BibRecord, Holding, Item, ItemStatus, ItemType
+from server.circulation import policies
+from server.circulation import transitions as tr
+from server.circulation.errors import (
+    CirculationError,
+    FeeNotFound,
+    HoldNotFound,
+    HoldRefused,
+    InvalidPin,
+    ItemAlreadyOnLoan,
+    ItemNotFound,
+    ItemNotLoanable,
+    ItemOnHoldForAnother,
+    LoanNotFound,
+    PatronBlocked,
+    PatronNotFound,
+    PaymentRefused,
+    RenewalRefused,
+)
+from server.circulation.models import ClientTransaction, Fee, Hold, HoldState, Loan, LoanPolicy, LoanState, Payment
+from server.circulation.results import (
+    CheckinResult,
+    CheckoutResult,
+    FeeInfo,
+    HoldInfo,
+    HoldResult,
+    HoldTrap,
+    ItemInformation,
+    ItemSummary,
+    LoanChange,
+    LoanInfo,
+    PatronStatus,
+    PaymentResult,
+    RenewAllResult,
+    RenewFailure,
+    RenewResult,
+    from_json,
+    to_json,
+)
+from server.db import Database, utcnow
+from server.libraries.models import Library, Location
+from server.patrons import repository as patrons
+from server.patrons.models import Patron, PatronBlock
+from server.security import verify_secret
+from server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+ACTIVE_HOLD_STATES = (HoldState.WAITING, HoldState.IN_TRANSIT, HoldState.READY)
+UNLOANABLE_STATUSES = (ItemStatus.LOST, ItemStatus.MISSING, ItemStatus.WITHDRAWN, ItemStatus.IN_PROCESSING)
+MAX_ATTEMPTS = 5
+
+
+class CirculationService:
+    """Circulation operations on one database; ``clock`` returns aware UTC datetimes (injected in tests)."""
+
+    def __init__(self, db: Database, settings: ServerSettings, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock or utcnow
+        self.zone = ZoneInfo(settings.timezone)
+
+    # -- transaction plumbing ------------------------------------------------------------------------
+
+    def _transact(
+        self,
+        operation: str,
+        key: str | None,
+        result_type: type[R],
+        body: Callable[[Session], R],
+        still_valid: Callable[[Session, R], bool] | None = None,
+    ) -> R:
+        """Run ``body`` in one write transaction, retrying on deadlocks and races; replay by ``key``."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                with self.db.write() as session:
+                    if key is not None:
+                        stored = session.get(ClientTransaction, key)
+                        if stored is not None:
+                            previous = from_json(result_type, stored.response)
+                            if stored.operation == operation and (
+                                still_valid is None or still_valid(session, previous)
+                            ):
+                                log.info("%s replayed for client transaction %s", operation, key)
+                                return previous
+                            session.delete(stored)
+                            session.flush()
+                    result = body(session)
+                    if key is not None:
+                        session.add(
+                            ClientTransaction(
+                                key=key, operation=operation, response=to_json(result), created_at=self.clock()
+                            )
+                        )
+                        session.flush()
+                    return result
+            except IntegrityError as exc:
+                if attempt == MAX_ATTEMPTS - 1:
+                    if "uq_loans_open_item" in str(exc.orig):
+                        raise ItemAlreadyOnLoan() from exc
+                    raise
+                log.info("%s raced another transaction (%s); retrying", operation, type(exc.orig).__name__)
+            except OperationalError as exc:
+                text = str(exc.orig).lower()
+                retriable = "deadlock" in text or "could not serialize" in text or "locked" in text
+                if not retriable or attempt == MAX_ATTEMPTS - 1:
+                    raise
+                log.info("%s hit %s; retrying", operation, text.splitlines()[0] if text else "a lock")
+        raise AssertionError("unreachable")
+
+    # -- look-ups --------------------------------------------------------------------------------------
+
+    def _item(self, session: Session, barcode: str, *, lock: bool = False) -> Item:
+        stmt = select(Item).where(Item.barcode == barcode.strip())
+        if lock:
+            stmt = stmt.with_for_update(key_share=True)
+        item = session.scalar(stmt)
+        if item is None:
+            raise ItemNotFound(detail=barcode)
+        return item
+
+    def _patron(self, session: Session, card: str, *, lock: bool = False) -> Patron:
+        patron = patrons.by_card(session, card.strip(), lock=lock)
+        if patron is None:
+            raise PatronNotFound(detail=card)
+        return patron
+
+    def _open_loan(self, session: Session, item_id: int) -> Loan | None:
+        return session.scalar(select(Loan).where(Loan.item_id == item_id, Loan.returned_at.is_(None)))
+
+    def _policies(self, session: Session) -> list[policies.Policy]:
+        return [
+            policies.Policy(
+                library_id=row.library_id,
+                patron_category=row.patron_category,
+                item_type=row.item_type,
+                loan_days=row.loan_days,
+                renewals_allowed=row.renewals_allowed,
+                max_items=row.max_items,
+                fine_per_day_vnd=row.fine_per_day_vnd,
+                max_fine_vnd=row.max_fine_vnd,
+                hold_shelf_days=row.hold_shelf_days,
+                fee_block_threshold_vnd=row.fee_block_threshold_vnd,
+            )
+            for row in session.scalars(select(LoanPolicy))
+        ]
+
+    def _policy(
+        self, session: Session, library_id: int | None, category: str | None, item_type: str | None
+    ) -> policies.Policy:
+        return policies.resolve_policy(self._policies(session), library_id, category, item_type)
+
+    def _isil(self, session: Session, library_id: int | None) -> str:
+        library = session.get(Library, library_id) if library_id is not None else None
+        return library.isil if library is not None else ""
+
+    def _library_name(self, session: Session, library_id: int | None) -> str:
+        library = session.get(Library, library_id) if library_id is not None else None
+        return library.name if library is not None else ""
+
+    def summary(self, session: Session, item: Item) -> ItemSummary:
+        location = session.get(Location, item.location_id) if item.location_id is not None else None
+        holding = session.get(Holding, item.holding_id) if item.holding_id is not None else None
+        record = session.get(BibRecord, item.record_id)
+        return ItemSummary(
+            barcode=item.barcode,
+            title=record.title if record is not None else "",
+            item_type=item.item_type,
+            status=item.status.value,
+            library_isil=self._isil(session, item.library_id),
+            location=location.name if location is not None else "",
+            call_number=holding.call_number if holding is not None else "",
+        )
+
+    def _blocks(
+        self, session: Session, patron: Patron, policy: policies.Policy, *, fees_block: bool = True
+    ) -> tuple[policies.Block, ...]:
+        now = self.clock()
+        return policies.patron_blocks(
+            today=policies.local_date(now, self.zone),
+            expires_on=patron.expires_on,
+            staff_reasons=patrons.active_block_reasons(session, patron.id),
+            owed_vnd=patrons.owed_vnd(session, patron.id),
+            fee_limit_vnd=policy.fee_block_threshold_vnd,
+            open_loans=patrons.open_loan_count(session, patron.id),
+            max_items=policy.max_items,
+            pin_locked=patron.pin_locked_until is not None and patron.pin_locked_until > now,
+            erased=patron.erased_at is not None,
+            fees_block=fees_block,
+        )
+
+    def _context(
+        self, session: Session, item: Item, policy: policies.Policy, now: dt.datetime, **kw: Any
+    ) -> tr.LoanContext:
+        return tr.LoanContext(session=session, item=item, policy=policy, now=now, zone=self.zone, **kw)
+
+    # -- PIN -------------------------------------------------------------------------------------------
+
+    def verify_pin(self, patron_card: str, pin: str) -> bool:
+        """Check a PIN; wrong attempts are counted and lock the PIN for a while after too many."""
+        privacy = self.settings.privacy
+        with self.db.session() as session:
+            patron = self._patron(session, patron_card)
+            patron_id, stored, locked_until = patron.id, patron.pin_hash, patron.pin_locked_until
+        now = self.clock()
+        if locked_until is not None and locked_until > now:
+            return False
+        ok = verify_secret(stored, pin)
+        with self.db.write() as session:
+            row = session.get(Patron, patron_id, with_for_update={"key_share": True})
+            if row is None:
+                raise PatronNotFound(detail=patron_card)
+            if ok:
+                if row.pin_failed_attempts or row.pin_locked_until is not None:
+                    row.pin_failed_attempts = 0
+                    row.pin_locked_until = None
+            else:
+                row.pin_failed_attempts += 1
+                if row.pin_failed_attempts >= privacy.pin_max_attempts:
+                    row.pin_locked_until = now + dt.timedelta(minutes=privacy.pin_lock_minutes)
+                    row.pin_failed_attempts = 0
+                    log.warning("PIN of patron %s locked after %d wrong attempts", patron_id, privacy.pin_max_attempts)
+        return ok
+
+    def _require_pin(self, patron_card: str, pin: str | None) -> None:
+        if pin is not None and not self.verify_pin(patron_card, pin):
+            raise InvalidPin()
+
+    # -- checkout --------------------------------------------------------------------------------------
+
+    def checkout(
+        self,
+        patron_card: str,
+        item_barcode: str,
+        *,
+        channel: str = "desk",
+        library_id: int | None = None,
+        terminal: str | None = None,
+        pin: str | None = None,
+        key: str | None = None,
+        no_block: bool = False,
+        transaction_at: dt.datetime | None = None,
+        due_at: dt.datetime | None = None,
+        fees_block: bool = True,
+        renew_if_charged: bool = True,
+        actor: str | None = None,
+    ) -> CheckoutResult:
+        """Lend an item. ``no_block`` (offline replay) never refuses: problems are flagged for staff."""
+        self._require_pin(patron_card, pin)
+
+        def body(session: Session) -> CheckoutResult:
+            now = transaction_at if (no_block and transaction_at is not None) else self.clock()
+            item = self._item(session, item_barcode, lock=True)
+            patron = self._patron(session, patron_card, lock=True)
+            concerns: list[str] = []
+
+            def refuse(error: CirculationError) -> None:
+                if not no_block:
+                    raise error
+                concerns.append(f"{error.code}: {error.message}")
+
+            current = self._open_loan(session, item.id)
+            if current is not None and current.patron_id == patron.id:
+                if renew_if_charged and not no_block:
+                    renewed = self._renew_loan(session, patron, item, current, channel, now, None)
+                    return CheckoutResult(
+                        renewed.loan_id, renewed.item, patron.id, patron.full_name, renewed.due_at, renewal=True
+                    )
+                return CheckoutResult(
+                    current.id, self.summary(session, item), patron.id, patron.full_name, current.due_at, renewal=True
+                )
+            if current is not None:
+                refuse(ItemAlreadyOnLoan())
+                current.returned_at = now
+                current.returned_library_id = library_id or item.library_id
+                current.state = LoanState.RETURNED
+                current.review_reason = (
+                    "đóng bởi giao dịch ngoại tuyến / closed by an offline checkout to another patron"
+                )
+                session.flush()
+            item_type = session.get(ItemType, item.item_type)
+            if item_type is not None and not item_type.circulates:
+                refuse(ItemNotLoanable(detail="not for loan"))
+            if item.status in UNLOANABLE_STATUSES:
+                refuse(ItemNotLoanable(detail=item.status.value))
+            if item.status is ItemStatus.IN_TRANSIT:
+                refuse(ItemNotLoanable("Tài liệu đang được chuyển / This item is in transit — please see staff"))
+            if item.status is ItemStatus.ON_HOLD_SHELF:
+                waiting_for = session.scalar(
+                    select(Hold).where(Hold.item_id == item.id, Hold.state == HoldState.READY).limit(1)
+                )
+                if waiting_for is not None and waiting_for.patron_id != patron.id:
+                    if waiting_for.expires_at is not None and waiting_for.expires_at < now:
+                        waiting_for.state = HoldState.EXPIRED
+                        waiting_for.closed_at = now
+                    else:
+                        refuse(ItemOnHoldForAnother())
+            lending_library = library_id or item.library_id
+            policy = self._policy(session, lending_library, patron.category_code, item.item_type)
+            blocks = self._blocks(session, patron, policy, fees_block=fees_block)
+            if blocks:
+                refuse(PatronBlocked(tuple((b.code, b.reason) for b in blocks)))
+            ctx = self._context(
+                session,
+                item,
+                policy,
+                now,
+                channel=channel,
+                library_id=lending_library,
+                patron=patron,
+                terminal=terminal,
+                due_at=due_at if no_block else None,
+                offline=no_block,
+            )
+            name = "self_checkout" if channel in tr.SELF_SERVICE_CHANNELS else "checkout"
+            loan = tr.apply(name, ctx)
+            flagged = "; ".join(concerns) or None
+            if flagged:
+                loan.review_reason = f"ngoại tuyến / offline: {flagged}"
+                log.warning("offline checkout of %s flagged for staff: %s", item.barcode, flagged)
+            session.flush()
+            audit(
+                session,
+                actor_kind=channel,
+                actor_id=actor or terminal,
+                action="circulation.checkout",
+                target_type="item",
+                target_id=item.barcode,
+                library_id=lending_library,
+                details={"loan_id": loan.id, "offline": no_block},
+            )
+            return CheckoutResult(
+                loan.id,
+                self.summary(session, item),
+                patron.id,
+                patron.full_name,
+                loan.due_at,
+                offline=no_block,
+                flagged=flagged,
+            )
+
+        def still_open(session: Session, result: CheckoutResult) -> bool:
+            loan = session.get(Loan, result.loan_id)
+            return loan is not None and loan.returned_at is None
+
+        return self._transact("checkout", key, CheckoutResult, body, still_open)
+
+    # -- checkin ---------------------------------------------------------------------------------------
+
+    def checkin(
+        self,
+        item_barcode: str,
+        *,
+        channel: str = "desk",
+        library_id: int | None = None,
+        terminal: str | None = None,
+        key: str | None = None,
+        returned_at: dt.datetime | None = None,
+        no_block: bool = False,
+        actor: str | None = None,
+    ) -> CheckinResult:
+        """Return an item: close its loan, charge an overdue fine, trap a hold or route it to its library."""
+
+        def body(session: Session) -> CheckinResult:
+            now = returned_at if (no_block and returned_at is not None) else self.clock()
+            item = self._item(session, item_barcode, lock=True)
+            loan = self._open_loan(session, item.id)
+            where = library_id or item.library_id
+            flagged: str | None = None
+            if loan is not None:
+                policy = self._policy(session, loan.library_id, loan.patron_category, item.item_type)
+                if now < loan.checked_out_at:
+                    flagged = "trả trước ngày mượn / returned before it was lent (offline clock?)"
+                    now = loan.checked_out_at
+                ctx = self._context(session, item, policy, now, channel=channel, library_id=where, loan=loan)
+                tr.apply("checkin", ctx)
+                if flagged:
+                    loan.review_reason = flagged
+            else:
+                policy = self._policy(session, where, None, item.item_type)
+                ctx = self._context(session, item, policy, now, channel=channel, library_id=where)
+                ready = session.scalar(
+                    select(Hold).where(Hold.item_id == item.id, Hold.state == HoldState.READY).limit(1)
+                )
+                if item.status is ItemStatus.ON_HOLD_SHELF and ready is not None:
+                    ctx.outcome.update(route=tr.ROUTE_HOLD_HERE, hold_id=ready.id)
+                else:
+                    tr.route_returned_item(ctx)
+            session.flush()
+            hold = self._hold_trap(session, ctx.outcome.get("hold_id"), where)
+            dest_id = ctx.outcome.get("destination_library_id")
+            dest = session.get(Library, dest_id) if isinstance(dest_id, int) else None
+            audit(
+                session,
+                actor_kind=channel,
+                actor_id=actor or terminal,
+                action="circulation.checkin",
+                target_type="item",
+                target_id=item.barcode,
+                library_id=where,
+                details={"loan_id": loan.id if loan else None, "route": ctx.outcome.get("route")},
+            )
+            fine = ctx.outcome.get("fine_vnd", 0)
+            return CheckinResult(
+                item=self.summary(session, item),
+                was_on_loan=loan is not None,
+                loan_id=loan.id if loan else None,
+                patron_id=loan.patron_id if loan else None,
+                route=str(ctx.outcome.get("route", tr.ROUTE_SHELF)),
+                fine_vnd=fine if isinstance(fine, int) else 0,
+                hold=hold,
+                destination_isil=dest.isil if dest else None,
+                destination_name=dest.name if dest else None,
+                offline=no_block,
+                flagged=flagged,
+            )
+
+        def nothing_since(session: Session, result: CheckinResult) -> bool:
+            item = session.scalar(select(Item).where(Item.barcode == item_barcode.strip()))
+            if item is None:
+                return False
+            latest = session.scalar(select(func.max(Loan.id)).where(Loan.item_id == item.id))
+            return latest == result.loan_id and self._open_loan(session, item.id) is None
+
+        return self._transact("checkin", key, CheckinResult, body, nothing_since)
+
+    def _hold_trap(self, session: Session, hold_id: object, here_id: int) -> HoldTrap | None:
+        if not isinstance(hold_id, int):
+            return None
+        hold = session.get(Hold, hold_id)
+        if hold is None:
+            return None
+        patron = session.get(Patron, hold.patron_id) if hold.patron_id is not None else None
+        pickup = session.get(Library, hold.pickup_library_id)
+        return HoldTrap(
+            hold_id=hold.id,
+            patron_id=hold.patron_id,
+            patron_card=patrons.primary_card(session, patron.id) if patron else "",
+            patron_name=patron.full_name if patron else "",
+            pickup_library_isil=pickup.isil if pickup else "",
+            pickup_library_name=pickup.name if pickup else "",
+            here=hold.pickup_library_id == here_id,
+            expires_at=hold.expires_at,
+        )
+
+    # -- renew -----------------------------------------------------------------------------------------
+
+    def _renew_loan(
+        self,
+        session: Session,
+        patron: Patron,
+        item: Item,
+        loan: Loan,
+        channel: str,
+        now: dt.datetime,
+        due_at: dt.datetime | None,
+        *,
+        no_block: bool = False,
+    ) -> RenewResult:
+        policy = self._policy(session, loan.library_id, loan.patron_category, item.item_type)
+        if not no_block:
+            blocks = [b for b in self._blocks(session, patron, policy) if b.denies_renewal]
+            if blocks:
+                raise PatronBlocked(tuple((b.code, b.reason) for b in blocks))
+            others_waiting = session.scalar(
+                select(func.count())
+                .select_from(Hold)
+                .where(
+                    Hold.record_id == item.record_id,
+                    Hold.state == HoldState.WAITING,
+                    Hold.patron_id != patron.id,
+                    (Hold.item_id.is_(None)) | (Hold.item_id == item.id),
+                )
+            )
+            if others_waiting:
+                raise RenewalRefused("Tài liệu đã có người đặt / Another reader has requested this item")
+            if not policies.can_renew(loan.renewals, policy.renewals_allowed, False):
+                raise RenewalRefused(
+                    f"Đã gia hạn tối đa {policy.renewals_allowed} lần / "
+                    f"Already renewed the maximum of {policy.renewals_allowed} times"
+                )
+        ctx = self._context(
+            session,
+            item,
+            policy,
+            now,
+            channel=channel,
+            library_id=loan.library_id,
+            loan=loan,
+            patron=patron,
+            due_at=due_at if no_block else None,
+        )
+        tr.apply("renew", ctx)
+        session.flush()
+        return RenewResult(loan.id, self.summary(session, item), patron.id, loan.due_at, loan.renewals)
+
+    def renew(
+        self,
+        patron_card: str,
+        item_barcode: str,
+        *,
+        channel: str = "desk",
+        pin: str | None = None,
+        key: str | None = None,
+        no_block: bool = False,
+        transaction_at: dt.datetime | None = None,
+        due_at: dt.datetime | None = None,
+    ) -> RenewResult:
+        """Extend a loan of the patron's from today by the loan period (on the library calendar)."""
+        self._require_pin(patron_card, pin)
+
+        def body(session: Session) -> RenewResult:
+            now = transaction_at if (no_block and transaction_at is not None) else self.clock()
+            item = self._item(session, item_barcode, lock=True)
+            patron = self._patron(session, patron_card)
+            loan = self._open_loan(session, item.id)
+            if loan is None or loan.patron_id != patron.id:
+                raise LoanNotFound(detail=item_barcode)
+            result = self._renew_loan(session, patron, item, loan, channel, now, due_at, no_block=no_block)
+            audit(
+                session,
+                actor_kind=channel,
+                actor_id=None,
+                action="circulation.renew",
+                target_type="item",
+                target_id=item.barcode,
+                library_id=loan.library_id,
+                details={"loan_id": loan.id},
+            )
+            return result
+
+        def same_renewal(session: Session, result: RenewResult) -> bool:
+            loan = session.get(Loan, result.loan_id)
+            return loan is not None and loan.returned_at is None and loan.renewals == result.renewals
+
+        return self._transact("renew", key, RenewResult, body, same_renewal)
+
+    def renew_all(self, patron_card: str, *, channel: str = "desk", pin: str | None = None) -> RenewAllResult:
+        """Renew every loan of the patron that can be renewed; the others are listed with the reason."""
+        self._require_pin(patron_card, pin)
+        with self.db.session() as session:
+            patron = self._patron(session, patron_card)
+            barcodes = [
+                item.barcode
+                for loan in patrons.open_loans(session, patron.id)
+                if (item := session.get(Item, loan.item_id)) is not None
+            ]
+        renewed: list[RenewResult] = []
+        unrenewed: list[RenewFailure] = []
+        for barcode in barcodes:
+            try:
+                renewed.append(self.renew(patron_card, barcode, channel=channel))
+            except CirculationError as exc:
+                unrenewed.append(RenewFailure(barcode, exc.code, exc.message))
+        return RenewAllResult(tuple(renewed), tuple(unrenewed))
+
+    # -- patron status ---------------------------------------------------------------------------------
+
+    def patron_status(self, patron_card: str, pin: str | None = None, *, fees_block: bool = True) -> PatronStatus:
+        """Who the patron is, whether they may borrow (with reasons), their loans, holds and fees."""
+        pin_ok = self.verify_pin(patron_card, pin) if pin is not None else None
+        now = self.clock()
+        with self.db.session() as session:
+            patron = self._patron(session, patron_card)
+            policy = self._policy(session, patron.home_library_id, patron.category_code, None)
+            blocks = self._blocks(session, patron, policy, fees_block=fees_block)
+            loans = []
+            for loan in patrons.open_loans(session, patron.id):
+                item = session.get(Item, loan.item_id)
+                if item is None:
+                    continue
+                loans.append(
+                    LoanInfo(
+                        loan.id,
+                        self.summary(session, item),
+                        loan.checked_out_at,
+                        loan.due_at,
+                        loan.due_at < now and loan.state is LoanState.ACTIVE,
+                        loan.renewals,
+                        loan.state.value,
+                    )
+                )
+            holds = tuple(
+                self._hold_info(session, hold)
+                for hold in session.scalars(
+                    select(Hold)
+                    .where(Hold.patron_id == patron.id, Hold.state.in_(ACTIVE_HOLD_STATES))
+                    .order_by(Hold.placed_at, Hold.id)
+                )
+            )
+            fees = tuple(
+                FeeInfo(f.id, f.kind.value, f.amount_vnd, f.amount_vnd - f.paid_vnd, f.description, f.created_at)
+                for f in patrons.unpaid_fees(session, patron.id)
+            )
+            return PatronStatus(
+                patron_id=patron.id,
+                card=patron_card.strip(),
+                name=patron.full_name,
+                category=patron.category_code,
+                home_library_isil=self._isil(session, patron.home_library_id),
+                expires_on=patron.expires_on,
+                email=patron.email,
+                phone=patron.phone,
+                language=patron.language,
+                blocks=blocks,
+                can_borrow=not blocks,
+                can_renew=not any(b.denies_renewal for b in blocks),
+                loans=tuple(loans),
+                holds=holds,
+                fees=fees,
+                fees_owed_vnd=sum(f.owing_vnd for f in fees),
+                fee_limit_vnd=policy.fee_block_threshold_vnd,
+                max_items=policy.max_items,
+                pin_ok=pin_ok,
+            )
+
+    def _hold_info(self, session: Session, hold: Hold) -> HoldInfo:
+        record = session.get(BibRecord, hold.record_id)
+        item = session.get(Item, hold.item_id) if hold.item_id is not None else None
+        ahead = 0
+        if hold.state is HoldState.WAITING:
+            ahead = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Hold)
+                    .where(
+                        Hold.record_id == hold.record_id,
+                        Hold.state == HoldState.WAITING,
+                        (Hold.placed_at < hold.placed_at) | ((Hold.placed_at == hold.placed_at) & (Hold.id < hold.id)),
+                    )
+                )
+                or 0
+            )
+        return HoldInfo(
+            hold.id,
+            record.title if record else "",
+            hold.state.value,
+            self._isil(session, hold.pickup_library_id),
+            hold.placed_at,
+            item.barcode if item else None,
+            hold.expires_at,
+            ahead + 1 if hold.state is HoldState.WAITING else 0,
+        )
+
+    # -- fees ------------------------------------------------------------------------------------------
+
+    def pay_fee(
+        self,
+        patron_card: str,
+        amount_vnd: int,
+        *,
+        fee_id: int | None = None,
+        method: str = "cash",
+        reference: str | None = None,
+        channel: str = "desk",
+        key: str | None = None,
+    ) -> PaymentResult:
+        """Pay ``amount_vnd`` towards one fee or, oldest first, towards all; overpayment is refused."""
+
+        def body(session: Session) -> PaymentResult:
+            if amount_vnd <= 0:
+                raise PaymentRefused(detail=f"amount must be positive: {amount_vnd!r}")
+            patron = self._patron(session, patron_card, lock=True)
+            fees: Iterable[Fee] = patrons.unpaid_fees(session, patron.id)
+            if fee_id is not None:
+                fees = [f for f in fees if f.id == fee_id]
+                if not fees:
+                    raise FeeNotFound(detail=str(fee_id))
+            fees = list(fees)
+            owed = sum(f.amount_vnd - f.paid_vnd for f in fees)
+            if owed == 0:
+                raise PaymentRefused("Bạn không nợ khoản phí nào / There is nothing to pay")
+            if amount_vnd > owed:
+                raise PaymentRefused(
+                    f"Số tiền vượt quá số nợ {owed} đồng / The amount is more than the {owed} VND owed"
+                )
+            now = self.clock()
+            left = amount_vnd
+            payments: list[Payment] = []
+            for fee in fees:
+                if left == 0:
+                    break
+                part = min(left, fee.amount_vnd - fee.paid_vnd)
+                fee.paid_vnd += part
+                left -= part
+                payment = Payment(
+                    patron_id=patron.id, fee_id=fee.id, amount_vnd=part, method=method, reference=reference, paid_at=now
+                )
+                session.add(payment)
+                payments.append(payment)
+            session.flush()
+            audit(
+                session,
+                actor_kind=channel,
+                actor_id=None,
+                action="circulation.payment",
+                target_type="patron",
+                target_id=patron.id,
+                details={"amount_vnd": amount_vnd, "reference": reference},
+            )
+            return PaymentResult(
+                True, amount_vnd, tuple(p.id for p in payments), patrons.owed_vnd(session, patron.id), reference
+            )
+
+        return self._transact("pay_fee", key, PaymentResult, body)
+
+    # -- holds -----------------------------------------------------------------------------------------
+
+    def place_hold(
+        self,
+        patron_card: str,
+        *,
+        item_barcode: str | None = None,
+        record_id: int | None = None,
+        pickup_library_id: int | None = None,
+        specific_item: bool = False,
+        channel: str = "desk",
+        key: str | None = None,
+    ) -> HoldResult:
+        """Request a title (any copy) or, with ``specific_item``, that very copy; pickup at a library."""
+
+        def body(session: Session) -> HoldResult:
+            patron = self._patron(session, patron_card, lock=True)
+            item = self._item(session, item_barcode) if item_barcode else None
+            rec_id = item.record_id if item is not None else record_id
+            if rec_id is None or session.get(BibRecord, rec_id) is None:
+                raise HoldRefused(detail="no title given")
+            policy = self._policy(session, patron.home_library_id, patron.category_code, None)
+            blocks = [b for b in self._blocks(session, patron, policy) if b.denies_renewal]
+            if blocks:
+                raise PatronBlocked(tuple((b.code, b.reason) for b in blocks))
+            existing = session.scalar(
+                select(Hold.id).where(
+                    Hold.patron_id == patron.id, Hold.record_id == rec_id, Hold.state.in_(ACTIVE_HOLD_STATES)
+                )
+            )
+            if existing is not None:
+                raise HoldRefused("Bạn đã đặt tài liệu này / You have already requested this title")
+            borrowed = session.scalar(
+                select(Loan.id)
+                .join(Item, Item.id == Loan.item_id)
+                .where(Loan.patron_id == patron.id, Loan.returned_at.is_(None), Item.record_id == rec_id)
+                .limit(1)
+            )
+            if borrowed is not None:
+                raise HoldRefused("Bạn đang mượn tài liệu này / You already have this title on loan")
+            hold = Hold(
+                record_id=rec_id,
+                item_id=item.id if (item is not None and specific_item) else None,
+                patron_id=patron.id,
+                pickup_library_id=pickup_library_id or patron.home_library_id,
+                state=HoldState.WAITING,
+                placed_at=self.clock(),
+            )
+            session.add(hold)
+            session.flush()
+            info = self._hold_info(session, hold)
+            available = session.scalar(
+                select(func.count())
+                .select_from(Item)
+                .where(Item.record_id == rec_id, Item.status == ItemStatus.AVAILABLE)
+            )
+            return HoldResult(
+                hold.id,
+                info.title,
+                info.state,
+                info.queue_position,
+                bool(available),
+                info.pickup_library_isil,
+                info.item_barcode,
+                None,
+            )
+
+        return self._transact("place_hold", key, HoldResult, body)
+
+    def cancel_hold(
+        self,
+        patron_card: str,
+        *,
+        hold_id: int | None = None,
+        item_barcode: str | None = None,
+        record_id: int | None = None,
+        channel: str = "desk",
+    ) -> HoldResult:
+        """Cancel one of the patron's holds (by id, or by the title of an item); a shelved copy moves on."""
+
+        def body(session: Session) -> HoldResult:
+            patron = self._patron(session, patron_card, lock=True)
+            stmt = select(Hold).where(Hold.patron_id == patron.id, Hold.state.in_(ACTIVE_HOLD_STATES))
+            if hold_id is not None:
+                stmt = stmt.where(Hold.id == hold_id)
+            elif item_barcode:
+                stmt = stmt.where(Hold.record_id == self._item(session, item_barcode).record_id)
+            elif record_id is not None:
+                stmt = stmt.where(Hold.record_id == record_id)
+            hold = session.scalar(stmt.order_by(Hold.placed_at).limit(1))
+            if hold is None:
+                raise HoldNotFound()
+            info = self._hold_info(session, hold)
+            was_ready = hold.state is HoldState.READY
+            hold.state = HoldState.CANCELLED
+            hold.closed_at = self.clock()
+            if was_ready and hold.item_id is not None:
+                item = session.get(Item, hold.item_id, with_for_update={"key_share": True})
+                if item is not None and item.status is ItemStatus.ON_HOLD_SHELF:
+                    policy = self._policy(session, item.library_id, None, item.item_type)
+                    ctx = self._context(
+                        session, item, policy, self.clock(), channel=channel, library_id=hold.pickup_library_id
+                    )
+                    session.flush()
+                    tr.route_returned_item(ctx)
+            session.flush()
+            return HoldResult(
+                hold.id,
+                info.title,
+                HoldState.CANCELLED.value,
+                0,
+                False,
+                info.pickup_library_isil,
+                info.item_barcode,
+                None,
+            )
+
+        return self._transact("cancel_hold", None, HoldResult, body)
+
+    # -- staff transitions -----------------------------------------------------------------------------
+
+    def _staff_transition(self, name: str, item_barcode: str, channel: str) -> LoanChange:
+        def body(session: Session) -> LoanChange:
+            item = self._item(session, item_barcode, lock=True)
+            loan = self._open_loan(session, item.id)
+            if loan is None:
+                raise LoanNotFound(detail=item_barcode)
+            policy = self._policy(session, loan.library_id, loan.patron_category, item.item_type)
+            ctx = self._context(
+                session, item, policy, self.clock(), channel=channel, library_id=loan.library_id, loan=loan
+            )
+            tr.apply(name, ctx)
+            session.flush()
+            audit(
+                session,
+                actor_kind=channel,
+                actor_id=None,
+                action=f"circulation.{name}",
+                target_type="item",
+                target_id=item.barcode,
+                library_id=loan.library_id,
+                details={"loan_id": loan.id},
+            )
+            fee = ctx.outcome.get("fee_vnd", 0)
+            return LoanChange(
+                loan.id, self.summary(session, item), loan.state.value, fee if isinstance(fee, int) else 0
+            )
+
+        return self._transact(name, None, LoanChange, body)
+
+    def mark_lost(self, item_barcode: str, *, channel: str = "desk") -> LoanChange:
+        """The borrower lost the item: the loan becomes lost and a replacement fee is charged."""
+        return self._staff_transition("mark_lost", item_barcode, channel)
+
+    def claims_returned(self, item_barcode: str, *, channel: str = "desk") -> LoanChange:
+        """The borrower says it was returned: the loan is flagged for staff to search the shelves."""
+        return self._staff_transition("claims_returned", item_barcode, channel)
+
+    # -- items and patron blocks (SIP2 17, 01, 25) -----------------------------------------------------
+
+    def item_information(self, item_barcode: str) -> ItemInformation:
+        with self.db.session() as session:
+            item = self._item(session, item_barcode)
+            loan = self._open_loan(session, item.id)
+            queue = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Hold)
+                    .where(Hold.record_id == item.record_id, Hold.state.in_(ACTIVE_HOLD_STATES))
+                )
+                or 0
+            )
+            ready = session.scalar(select(Hold).where(Hold.item_id == item.id, Hold.state == HoldState.READY).limit(1))
+            return ItemInformation(
+                item=self.summary(session, item),
+                owner_isil=item.owner_isil,
+                security_state=item.security_state.value,
+                due_at=loan.due_at if loan else None,
+                hold_queue_length=queue,
+                hold_pickup_until=ready.expires_at if ready else None,
+                hold_patron_card=patrons.primary_card(session, ready.patron_id) if ready and ready.patron_id else None,
+            )
+
+    def block_patron(self, patron_card: str, reason: str, *, channel: str = "desk", kind: str = "staff") -> None:
+        """Place a block (SIP2 01 "block patron": a self-check retained the card, for example)."""
+        with self.db.write() as session:
+            patron = self._patron(session, patron_card, lock=True)
+            session.add(PatronBlock(patron_id=patron.id, kind=kind, reason=reason, created_at=self.clock()))
+            audit(
+                session,
+                actor_kind=channel,
+                actor_id=None,
+                action="patron.block",
+                target_type="patron",
+                target_id=patron.id,
+                details={"reason": reason},
+            )
+
+    def lift_blocks(self, patron_card: str, *, kind: str) -> int:
+        """Lift the patron's blocks of ``kind``; returns how many were lifted."""
+        with self.db.write() as session:
+            patron = self._patron(session, patron_card, lock=True)
+            lifted = 0
+            for block in patron.blocks:
+                if block.kind == kind and block.lifted_at is None:
+                    block.lifted_at = self.clock()
+                    lifted += 1
+            return lifted
+
+    # -- privacy ---------------------------------------------------------------------------------------
+
+    def anonymise_returned_loans(self) -> int:
+        """Drop the patron link of loans returned longer ago than the privacy period (unless opted in)."""
+        days = self.settings.privacy.anonymise_returned_loans_after_days
+        now = self.clock()
+        cutoff = now - dt.timedelta(days=days)
+        with self.db.write() as session:
+            keepers = select(Patron.id).where(Patron.keep_history.is_(True))
+            loans = session.scalars(
+                select(Loan).where(
+                    Loan.returned_at.is_not(None),
+                    Loan.returned_at <= cutoff,
+                    Loan.patron_id.is_not(None),
+                    Loan.patron_id.not_in(keepers),
+                )
+            ).all()
+            for loan in loans:
+                loan.patron_id = None
+                loan.anonymised_at = now
+            if loans:
+                log.info("anonymised %d returned loans", len(loans))
+            return len(loans)
