@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,14 +23,14 @@ from edge.iso15693 import (
     crc16_mcrf4xx,
     crc16_x25,
 )
-from edge.iso15693.crc import check_crc_x25
+from edge.iso15693.crc import append_crc_x25, check_crc_x25
 
 from .conftest import load_vectors
 
 UID = Uid.from_hex("E004010012345678")
 VECTORS = load_vectors()
 CRC_FUNCS = {"iso15693": crc16_x25, "feig": crc16_mcrf4xx, "3m": crc16_genibus, "iso28560-3": crc16_ccitt_false}
-WIRE_ORDER = {"iso15693": "little", "feig": "little", "3m": "big"}
+WIRE_ORDER: dict[str, Literal["little", "big"]] = {"iso15693": "little", "feig": "little", "3m": "big"}
 
 
 @pytest.mark.parametrize("vector", VECTORS["crc"], ids=lambda v: v["algorithm"][:12])
@@ -173,7 +175,7 @@ def test_anticollision_finds_every_tag(values: list[int]) -> None:
 @given(st.binary(max_size=40), st.booleans())
 def test_fuzz_parse_request_and_response(data: bytes, with_crc: bool) -> None:
     if with_crc:
-        data = commands.append_crc_x25(data)
+        data = append_crc_x25(data)
     for parser in (commands.parse_request, commands.parse_response):
         try:
             parser(data)

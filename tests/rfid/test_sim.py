@@ -270,6 +270,6 @@ def test_reconnecting_reader_states(tmp_path: Path) -> None:
         wrapped.inventory()
         wrapped.inventory()
     assert not wrapped.connect(attempts=2)
-    assert wrapped.state is ReaderState.UNPLUGGED
+    assert wrapped.state.value == "unplugged"
     wrapped.close()
     assert states[:2] == [ReaderState.CONNECTED, ReaderState.SILENT]
