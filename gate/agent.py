@@ -271,13 +271,26 @@ class GateAgent:
         if command.name == "ping":
             return {"pong": True, "state": str(self._state) if self._state else None}
         if command.name == "silence-alarm":
-            seconds = command.args.get("seconds", 60)
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds:
-                raise CommandRejected(f"silence-alarm: seconds must be a non-negative number, got {seconds!r}")
-            seconds = min(float(seconds), self.max_silence_s)
-            with self._lock:
-                if self.detector is None:
-                    raise CommandRejected("silence-alarm: the gate has no reader yet")
-                self.detector.silence(seconds)
-            return {"silenced_s": seconds}
+            return self.silence(command.args.get("seconds", 60))
         raise CommandRejected(f"the gate does not run {command.name!r}")
+
+    def silence(self, seconds: object) -> dict[str, Any]:
+        """Keep the alarm outputs off for ``seconds`` (capped at ``max_silence_s``); alarms are still reported."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds:
+            raise CommandRejected(f"silence-alarm: seconds must be a non-negative number, got {seconds!r}")
+        duration = min(float(seconds), self.max_silence_s)
+        with self._lock:
+            if self.detector is None:
+                raise CommandRejected("silence-alarm: the gate has no reader yet")
+            self.detector.silence(duration)
+        return {"silenced_s": duration}
+
+    def telemetry(self) -> dict[str, int]:
+        detector = self.detector
+        return {
+            "gate_cycles": self.cycles,
+            "gate_alarms": detector.alarms_total if detector is not None else 0,
+            "gate_passes_active": detector.active_passes if detector is not None else 0,
+            "visitors_in": self.counter.total_in if self.counter is not None else 0,
+            "visitors_out": self.counter.total_out if self.counter is not None else 0,
+        }

@@ -95,6 +95,8 @@ class DetectorConfig:
     """A pass ends when its tag has not been seen for this long (one alarm per pass, not per read)."""
     alarm_s: float = 3.0
     """Outputs stay on this long after an alarm (and while an alarming tag is still in the field)."""
+    alarm_threshold: int = 1
+    """Reads of a tag within one pass before it alarms (2 guards against stray reads, at some latency)."""
     identity_attempts: int = 3
     identity_reads_per_cycle: int = 1
     identity_budget_s: float = 0.05
@@ -112,6 +114,8 @@ class DetectorConfig:
             raise ValueError(f"hold_s must be positive, got {self.hold_s!r}")
         if self.alarm_s < 0:
             raise ValueError(f"alarm_s must not be negative, got {self.alarm_s!r}")
+        if self.alarm_threshold < 1:
+            raise ValueError(f"alarm_threshold must be >= 1, got {self.alarm_threshold!r}")
         if self.identity_attempts < 1:
             raise ValueError(f"identity_attempts must be >= 1, got {self.identity_attempts!r}")
         if self.identity_reads_per_cycle < 0:
@@ -151,6 +155,7 @@ class _Pass:
     last_seen: float
     alarm: Alarm | None
     reads: int = 1
+    suppressed: bool = False
 
 
 @dataclass
@@ -285,15 +290,16 @@ class Detector:
         afi_active = any(key != EAS_KEY for key, *_ in hits) or any(k != EAS_KEY for k in self._passes)
         for key, uid, antenna, source in hits:
             current = self._passes.get(key)
-            if current is not None:
-                current.last_seen = now
-                current.reads += 1
-                if current.alarm is not None:
-                    current.alarm.reads = current.reads
+            if current is None:
+                # Both modes: an EAS answer while an AFI-secured tag is in the field is that same item.
+                current = _Pass(key, now, None, reads=0, suppressed=key == EAS_KEY and afi_active)
+                self._passes[key] = current
+            current.last_seen = now
+            current.reads += 1
+            if current.alarm is not None:
+                current.alarm.reads = current.reads
                 continue
-            if key == EAS_KEY and afi_active:
-                # Both modes: the item already alarmed by its AFI; the EAS answer is the same pass.
-                self._passes[key] = _Pass(key, now, None)
+            if current.suppressed or current.reads < self.config.alarm_threshold:
                 continue
             alarm = Alarm(
                 alarm_id=uuid.uuid4().hex,
@@ -304,8 +310,9 @@ class Detector:
                 detected_mono=now,
                 detected_at=self.wall(),
                 silenced=self.silenced,
+                reads=current.reads,
             )
-            self._passes[key] = _Pass(key, now, alarm)
+            current.alarm = alarm
             self._pending.append(alarm)
             self.alarms_total += 1
             new.append(alarm)

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from edge.iso15693 import SystemInfo, Uid
 from edge.iso15693.timing import HIGH_RATE
@@ -44,6 +45,9 @@ __all__ = [
     "Walker",
     "GateWorld",
     "WorldReader",
+    "WorldListener",
+    "Traffic",
+    "SimulatorBridge",
     "BYTE_S",
     "FIRMWARE_S",
 ]
@@ -142,6 +146,16 @@ class Walker:
             raise ValueError(f"walking speed must be positive, got {self.speed_m_s!r}")
 
 
+class WorldListener(Protocol):
+    """Told about every change of the scene (to mirror it into another simulator)."""
+
+    def entered(self, tag: SimTag) -> None: ...
+
+    def left(self, tag: SimTag) -> None: ...
+
+    def beams(self, levels: dict[int, bool]) -> None: ...
+
+
 @dataclass(order=True)
 class _Action:
     at: float
@@ -185,6 +199,7 @@ class GateWorld:
         self.outputs: list[tuple[float, dict[int, bool]]] = []
         self.unplugged = False
         self.silent = False
+        self.listeners: list[WorldListener] = []
 
     # -- scripting ----------------------------------------------------------------------------------------
 
@@ -222,18 +237,26 @@ class GateWorld:
     def _enter(self, tag: SimTag) -> None:
         self.in_field[tag.uid] = tag
         self.entered_at.setdefault(tag.uid, []).append(self.clock.now())
+        for listener in self.listeners:
+            listener.entered(tag)
 
     def _leave(self, tag: SimTag) -> None:
         if self.in_field.pop(tag.uid, None) is not None:
             self.left_at.setdefault(tag.uid, []).append(self.clock.now())
+            for listener in self.listeners:
+                listener.left(tag)
 
     def _beam(self, number: int, delta: int) -> None:
         self._blocked[number] = max(0, self._blocked.get(number, 0) + delta)
+        levels = {n: count > 0 for n, count in self._blocked.items()}
+        for listener in self.listeners:
+            listener.beams(levels)
 
     def block_beam(self, number: int, blocked: bool = True) -> None:
         """Block (or free) a beam by hand: a parked trolley, a misaligned reflector."""
         with self._lock:
-            self._blocked[number] = 1 if blocked else 0
+            self._blocked[number] = 0
+            self._beam(number, 1 if blocked else 0)
 
     def advance(self) -> None:
         """Apply every scheduled change that is due by now."""
@@ -359,3 +382,119 @@ class WorldReader:
 
     def close(self) -> None:
         return None
+
+
+class Traffic:
+    """People walking through the gate in real time, for the demo and ``thuvien gate`` with simulation on.
+
+    Every ``interval_s`` someone walks in or out; every ``secured_every``-th walker carries one of the
+    ``secured`` items out, every ``borrowed_every``-th one of the ``borrowed`` items (``auto=False``: nobody,
+    the caller schedules walkers itself). A background thread
+    applies the scene's scheduled changes, so simulators that do not ask the world (the FEIG simulator behind
+    a :class:`SimulatorBridge`) see them on time.
+    """
+
+    def __init__(
+        self,
+        world: GateWorld,
+        *,
+        secured: Iterable[SimTag] = (),
+        borrowed: Iterable[SimTag] = (),
+        interval_s: float = 4.0,
+        secured_every: int = 3,
+        borrowed_every: int = 4,
+        aisles: int = 1,
+        seed: int | None = None,
+        auto: bool = True,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"interval_s must be positive, got {interval_s!r}")
+        self.world = world
+        self.secured = list(secured)
+        self.borrowed = list(borrowed)
+        self.interval_s = interval_s
+        self.secured_every = max(1, secured_every)
+        self.borrowed_every = max(1, borrowed_every)
+        self.aisles = max(1, aisles)
+        self.rng = random.Random(seed)
+        self.auto = auto
+        self.walkers = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def next_walker(self, start: float) -> Walker:
+        self.walkers += 1
+        n = self.walkers
+        aisle = 1 + n % self.aisles
+        if self.secured and n % self.secured_every == 0:
+            return Walker(start, "out", [self.rng.choice(self.secured)], aisle)
+        if self.borrowed and n % self.borrowed_every == 0:
+            return Walker(start, "out", [self.rng.choice(self.borrowed)], aisle)
+        return Walker(start, self.rng.choice(("in", "out")), [], aisle)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="gate-traffic", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _run(self) -> None:
+        next_walk = self.world.clock.now() + 1.0
+        while not self._stop.wait(0.005):
+            now = self.world.clock.now()
+            if self.auto and now >= next_walk:
+                in_field = {t.uid for t in self.world.in_field.values()}
+                walker = self.next_walker(now)
+                walker.tags = [t for t in walker.tags if t.uid not in in_field]
+                self.world.walk(walker)
+                next_walk = now + self.interval_s
+            self.world.advance()
+
+
+class SimulatorBridge:
+    """Mirrors a :class:`GateWorld` into the protocol-exact reader simulator of ``edge.readers.sim``.
+
+    Tags entering the scene are placed in the simulator's field as virtual tags with the same memory, AFI
+    and EAS bit; beams become the simulated reader's digital inputs (input n is bit n-1).
+    """
+
+    def __init__(self, world: GateWorld, simulator: Any, *, antenna: int = 1) -> None:
+        from edge.readers.sim import VirtualTag
+
+        self._virtual = VirtualTag
+        self.world = world
+        self.simulator = simulator
+        self.antenna = antenna
+        world.listeners.append(self)
+
+    def entered(self, tag: SimTag) -> None:
+        virtual = self._virtual(
+            tag.uid,
+            bytearray(tag.memory),
+            tag.block_size,
+            afi=tag.afi,
+            eas=tag.eas,
+            antenna=self.antenna,
+            label=tag.label,
+        )
+        self.simulator.place(virtual, antenna=self.antenna)
+
+    def left(self, tag: SimTag) -> None:
+        try:
+            self.simulator.remove(tag.uid)
+        except KeyError:
+            log.debug("tag %s was not in the simulator's field", tag.uid.hex)
+
+    def beams(self, levels: dict[int, bool]) -> None:
+        bits = 0
+        for number, blocked in levels.items():
+            if blocked and 1 <= number <= 8:
+                bits |= 1 << (number - 1)
+        self.simulator.engine.inputs = bits
