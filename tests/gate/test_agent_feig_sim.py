@@ -9,6 +9,7 @@ import pytest
 
 from edge.readers import TagReader, open_reader
 from edge.readers.sim import ReaderSimulator
+from edge.readers.sim.feig_sim import FeigProtocol
 from gate.agent import CountingConfig, GateAgent
 from gate.counter import AisleBeams, ReaderInputs
 from gate.detector import DetectorConfig
@@ -69,7 +70,9 @@ def test_secured_item_alarms_once_with_its_identity_and_borrowed_item_does_not(g
     item = alarms[0].data["item"]
     assert isinstance(item, dict) and item["barcode"] == "3000000004"
     assert alarms[0].data["tag_uid"] == "E004010000000004"
-    assert wait_for(lambda: gate.simulator.engine.outputs.get(1) == 0, 10)  # raised, then released
+    engine = gate.simulator.engine
+    assert isinstance(engine, FeigProtocol)
+    assert wait_for(lambda: engine.outputs.get(1) == 0, 10)  # raised, then released
     borrowed = SimTag.item("E004010000000005", "3000000005", secured=False)
     gate.world.walk(Walker(gate.clock.now() + 0.1, "out", [borrowed]))
     assert wait_for(lambda: borrowed.uid in gate.world.left_at, 10)
