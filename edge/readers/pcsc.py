@@ -330,7 +330,7 @@ class PcscCardReader:
                 self._last = None
             elif uid != self._last:
                 self._last = uid
-                card = Uid.from_msb(uid) if len(uid) == 8 else None
+                card = Uid.from_msb(uid) if len(uid) == 8 and uid[0] == 0xE0 else None
                 return PatronCardPresented(uid.hex().upper(), "pcsc", card, self.name)
             if deadline is not None and time.monotonic() >= deadline:
                 return None

@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
 
     card = sub.add_parser("card", help="run the virtual PC/SC card for pcscd + vsmartcard-vpcd")
     card.add_argument("--tags", type=Path, help="tag file: the tags in the PC/SC reader's field")
-    card.add_argument("--patron", metavar="UID", help="act as a patron card with this UID (hex, MSB first)")
+    card.add_argument("--patron", metavar="UID", help="act as a patron card with this UID (hex, in reader order)")
     card.add_argument("--vpcd", default="127.0.0.1:35963", help="vpcd address (default 127.0.0.1:35963)")
 
     control = sub.add_parser("control", help="send one control command to a running simulator")
@@ -96,14 +96,12 @@ def _reader(args: argparse.Namespace) -> int:
 
 
 def _card(args: argparse.Namespace) -> int:
-    from edge.iso15693 import Uid
-
     from .field import TagField
     from .vpcd_card import VpcdCard
 
     host, _, port = args.vpcd.rpartition(":")
     field = TagField(load_tags(args.tags) if args.tags else [])
-    patron = Uid.from_hex(args.patron) if args.patron else None
+    patron = bytes.fromhex(args.patron) if args.patron else None
     card = VpcdCard(field, patron_uid=patron, host=host or "127.0.0.1", port=int(port))
     card.start()
     print(json.dumps({"vpcd": args.vpcd, "tags": len(field.all()), "patron": args.patron}), flush=True)  # noqa: T201

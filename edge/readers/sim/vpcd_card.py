@@ -11,7 +11,8 @@ The card plays the contactless front end of a PC/SC storage-card reader:
 - ``FF B0 00 bb Le`` / ``FF D6 00 bb Lc data``: read / update binary on the first tag, block-wise;
 - ``FF C2`` transparent exchange: start/end session (81/82), switch protocol (8F), and transceive (95) of an
   ISO 15693 frame to every tag in its :class:`~edge.readers.sim.field.TagField` (so several tags can collide);
-- a patron card (``patron_uid``) answers only GET DATA UID.
+- a patron card (``patron_uid``: the UID bytes in the order the reader reports them, e.g. a 4- or 7-byte
+  MIFARE UID) answers only GET DATA UID.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import socket
 import threading
 import time
 
-from edge.iso15693 import Uid
 from edge.iso15693.crc import append_crc_x25, check_crc_x25
 
 from .field import TagField
@@ -51,7 +51,7 @@ class VpcdCard:
         self,
         field: TagField | None = None,
         *,
-        patron_uid: Uid | None = None,
+        patron_uid: bytes | None = None,
         host: str = "127.0.0.1",
         port: int = VPCD_PORT,
     ) -> None:
@@ -168,7 +168,7 @@ class VpcdCard:
 
     def _uid(self) -> bytes | None:
         if self.patron_uid is not None:
-            return self.patron_uid.lsb
+            return self.patron_uid
         tags = self.field.present()
         return tags[0].uid.lsb if tags else None
 
