@@ -1,0 +1,106 @@
+"""Every refusal of the staff web as a clear page, logged, in one place (nothing is changed by a refusal)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from server.audit.service import record
+from server.staff.service import AccessDenied
+from server.web.core import (
+    COOKIE,
+    MAX_BODY_BYTES,
+    PREFIX,
+    BodyTooLarge,
+    CsrfRejected,
+    NotFoundPage,
+    NotSignedIn,
+    client_ip,
+    get_db,
+    get_settings,
+    read_session,
+    render_page,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _actor(request: Request) -> str | None:
+    try:
+        payload = read_session(get_settings(request), request.cookies.get(COOKIE))
+    except NotSignedIn:
+        return None
+    return str(payload["u"]) if payload else None
+
+
+def _audit_refusal(request: Request, action: str, details: dict[str, object]) -> None:
+    try:
+        with get_db(request).write() as session:
+            record(session, actor_kind="staff", actor_id=_actor(request), action=action,
+                   details={"path": request.url.path, "method": request.method, **details}, ip=client_ip(request))
+    except Exception:  # the refusal page must still be shown when the audit write fails
+        log.exception("could not write the audit entry for %s", action)
+
+
+async def not_signed_in(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotSignedIn)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    url = f"{PREFIX}/login?next={quote(target)}" + ("&expired=1" if exc.expired else "")
+    if request.headers.get("accept", "").startswith("application/json"):
+        return Response(status_code=401)
+    response = RedirectResponse(url, status_code=303)
+    if exc.expired:
+        response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+async def access_denied(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AccessDenied)
+    log.warning("staff %s refused %s (library %s) at %s", _actor(request), exc.what, exc.library_id, request.url.path)
+    _audit_refusal(request, "access.denied", {"what": exc.what, "library_id": exc.library_id})
+    return render_page(request, "refused.html", status_code=403, kind="access", what=exc.what)
+
+
+async def csrf_rejected(request: Request, exc: Exception) -> Response:
+    log.warning("forged or missing CSRF token on %s from %s", request.url.path, client_ip(request))
+    _audit_refusal(request, "access.csrf_rejected", {})
+    return render_page(request, "refused.html", status_code=403, kind="csrf", what="")
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotFoundPage)
+    return render_page(request, "refused.html", status_code=404, kind="missing", what=exc.what)
+
+
+async def too_large(request: Request, exc: Exception) -> Response:
+    _audit_refusal(request, "access.body_too_large", {})
+    return render_page(request, "refused.html", status_code=413, kind="too_large", what="")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+    app.add_exception_handler(AccessDenied, access_denied)
+    app.add_exception_handler(CsrfRejected, csrf_rejected)
+    app.add_exception_handler(NotFoundPage, not_found)
+    app.add_exception_handler(BodyTooLarge, too_large)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.url.path.startswith(PREFIX) and request.method in ("POST", "PUT", "PATCH"):
+            length = request.headers.get("content-length")
+            if length is None or not length.isdigit() or int(length) > MAX_BODY_BYTES:
+                log.warning("refused a %s-byte body on %s", length, request.url.path)
+                _audit_refusal(request, "access.body_too_large", {"length": length})
+                return render_page(request, "refused.html", status_code=413, kind="too_large", what="")
+        response = await call_next(request)
+        if request.url.path.startswith(PREFIX) and isinstance(response, HTMLResponse | Response):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("Content-Security-Policy",
+                                        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
+        return response
