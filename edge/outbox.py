@@ -17,6 +17,7 @@ Exceptions::
 
     OutboxError (RuntimeError)
      ├── OutboxFull          the outbox holds max_events rows; nothing was written
+     ├── DuplicateEvent      an event_id that is in the outbox already; nothing was written
      └── OutboxClosed        used after close()
 """
 
@@ -42,6 +43,10 @@ class OutboxError(RuntimeError):
 
 class OutboxFull(OutboxError):
     """The outbox is at its bound; the event was not written."""
+
+
+class DuplicateEvent(OutboxError):
+    """The event_id is in the outbox already."""
 
 
 class OutboxClosed(OutboxError):
@@ -131,10 +136,13 @@ class Outbox:
             log.error("outbox %s is full (%d events): new events are refused", self.path, self._depth)
             raise OutboxFull(f"the outbox holds {self._depth} events, its bound is {self.max_events}")
         now = time.time()
-        conn.executemany(
-            "INSERT INTO outbox (event_id, topic, payload, created) VALUES (?, ?, ?, ?)",
-            [(event.event_id, topic, encode(event), now) for topic, event in items],
-        )
+        try:
+            conn.executemany(
+                "INSERT INTO outbox (event_id, topic, payload, created) VALUES (?, ?, ?, ?)",
+                [(event.event_id, topic, encode(event), now) for topic, event in items],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateEvent(f"an event_id of this batch is in the outbox already: {exc}") from exc
         self._depth += len(items)
 
     # -- sending -------------------------------------------------------------------------------------------

@@ -219,7 +219,7 @@ class Processor:
                 status=EventStatus.APPLIED,
             )
             if reason is not None:
-                row.status, row.reason = EventStatus.QUARANTINED, reason[1]
+                row.status, row.reason = EventStatus.QUARANTINED, f"{reason[0]}: {reason[1]}"[:2000]
                 session.add(row)
                 outcome.counters[f"quarantined.{reason[0]}"] += 1
                 log.warning("event %s from %s quarantined: %s", event.event_id, topic.device_id, reason[1])

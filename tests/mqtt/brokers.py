@@ -52,8 +52,8 @@ class Broker:
         require(Path(MOSQUITTO).exists(), "the mosquitto executable")
         if not self.conf.exists():
             self.write_conf()
-        log = (self.directory / "broker.log").open("ab")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=log)
+        with (self.directory / "broker.log").open("ab") as log:
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=log)
         if not wait_for(lambda: port_open("127.0.0.1", self.port, 0.2), timeout=10):
             self.kill()
             raise RuntimeError(f"mosquitto did not start: {(self.directory / 'broker.log').read_text()[-2000:]}")
