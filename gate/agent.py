@@ -294,3 +294,10 @@ class GateAgent:
             "visitors_in": self.counter.total_in if self.counter is not None else 0,
             "visitors_out": self.counter.total_out if self.counter is not None else 0,
         }
+
+
+def make_role() -> Any:
+    """The edge agent's ``gate`` role (``edge.agent.ROLES`` names this factory)."""
+    from .role import GateRole
+
+    return GateRole()
