@@ -120,3 +120,74 @@ class Listener:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class CuttableProxy:
+    """A TCP forwarder to a broker whose connections the test can cut (both sockets closed at once)."""
+
+    def __init__(self, target_port: int) -> None:
+        import socket as socketlib
+
+        self.target_port = target_port
+        self.port = free_port()
+        self._server = socketlib.create_server(("127.0.0.1", self.port))
+        self._server.settimeout(0.2)
+        self._pairs: list[tuple[Any, Any]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket as socketlib
+
+        while not self._stop.is_set():
+            try:
+                client, _addr = self._server.accept()
+            except OSError:
+                continue
+            try:
+                upstream = socketlib.create_connection(("127.0.0.1", self.target_port), timeout=2)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._pairs.append((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: Any, sink: Any) -> None:
+        source.settimeout(None)
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        import socket as socketlib
+
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for s in pair:
+                try:
+                    s.shutdown(socketlib.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+        self.cuts += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self.cut()
+        self._server.close()
