@@ -60,4 +60,7 @@ def create_app(settings: ServerSettings, db: Database | None = None) -> FastAPI:
     metrics.install(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    from server.union.routes import router as union_router  # OAI-PMH /oai, SRU /sru
+
+    app.include_router(union_router)
     return app

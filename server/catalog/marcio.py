@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator
@@ -290,3 +291,45 @@ def write_json_lines(records: Iterable[Record], out: IO[bytes]) -> int:
         out.write(json.dumps(record_to_json(record), ensure_ascii=False).encode("utf-8") + b"\n")
         count += 1
     return count
+
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` escaped for XML content and attributes, with the characters XML 1.0 forbids removed."""
+    return _CONTROL.sub("", text).translate(_ESCAPES)
+
+
+def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] = frozenset(), extra: str = "") -> str:
+    """MARCXML text of a stored UTF-8 ISO 2709 record; ``prefix`` names the slim namespace (declared here).
+
+    Fields with a tag in ``skip`` are left out; ``extra`` (already MARCXML with the same prefix) is added last.
+    """
+    p = f"{prefix}:" if prefix else ""
+    xmlns = f' xmlns:{prefix}="{MARCXML_NS}"' if prefix else f' xmlns="{MARCXML_NS}"'
+    out = [f"<{p}record{xmlns}><{p}leader>{xml_text(data[:24].decode('ascii', 'replace'))}</{p}leader>"]
+    base = int(data[12:17])
+    directory = data[24 : base - 1]
+    for start in range(0, len(directory) - len(directory) % 12, 12):
+        entry = directory[start : start + 12]
+        tag = xml_text(entry[:3].decode("ascii", "replace"))
+        length = int(entry[3:7])
+        offset = int(entry[7:12])
+        if tag in skip:
+            continue
+        body = data[base + offset : base + offset + length - 1].decode("utf-8", "replace")
+        if tag < "010" and tag.isdigit():
+            out.append(f'<{p}controlfield tag="{tag}">{xml_text(body)}</{p}controlfield>')
+            continue
+        parts = body.split("\x1f")
+        ind = xml_text(parts[0]).ljust(2)
+        out.append(f'<{p}datafield tag="{tag}" ind1="{ind[0]}" ind2="{ind[1]}">')
+        for part in parts[1:]:
+            if part:
+                out.append(f'<{p}subfield code="{xml_text(part[0])}">{xml_text(part[1:])}</{p}subfield>')
+        out.append(f"</{p}datafield>")
+    out.append(extra)
+    out.append(f"</{p}record>")
+    return "".join(out)

@@ -1,0 +1,10 @@
+"""The protocol endpoints of the catalog outside ``/api/v1``: OAI-PMH at ``/oai`` and SRU at ``/sru``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server.union import oai
+
+router = APIRouter()
+router.include_router(oai.router)
