@@ -368,15 +368,7 @@ class Provider:
         return {rid: sorted(isils) for rid, isils in found.items()}
 
     def _identifiers(self, ids: list[int]) -> dict[int, list[str]]:
-        found: dict[int, list[str]] = {}
-        rows = self.session.execute(
-            select(BibIdentifier.record_id, BibIdentifier.scheme, BibIdentifier.value).where(
-                BibIdentifier.record_id.in_(ids)
-            )
-        )
-        for rid, scheme, value in rows:
-            found.setdefault(rid, []).append(f"urn:{scheme}:{value}")
-        return found
+        return identifiers_of(self.session, ids)
 
     def _holdings(self, ids: list[int]) -> dict[int, str]:
         found: dict[int, list[str]] = {}
@@ -405,7 +397,8 @@ class Provider:
         return {rid: "".join(parts) for rid, parts in found.items()}
 
 
-def _dublin_core(record: BibRecord, identifiers: list[str]) -> str:
+def dc_elements(record: BibRecord, identifiers: list[str]) -> str:
+    """The Dublin Core elements (``dc:`` prefix, declared by the caller) of a record."""
     parts: list[tuple[str, str]] = [("title", record.title)]
     parts += [("creator", a) for a in record.authors.split(" ; ") if a]
     parts += [("subject", s) for s in record.subjects.split(" ; ") if s]
@@ -417,13 +410,29 @@ def _dublin_core(record: BibRecord, identifiers: list[str]) -> str:
         parts.append(("language", record.language))
     parts.append(("type", "Text"))
     parts += [("identifier", i) for i in identifiers]
-    elements = "".join(f"<dc:{name}>{xml_text(value)}</dc:{name}>" for name, value in parts)
+    return "".join(f"<dc:{name}>{xml_text(value)}</dc:{name}>" for name, value in parts)
+
+
+def _dublin_core(record: BibRecord, identifiers: list[str]) -> str:
     return (
         '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ '
-        f'http://www.openarchives.org/OAI/2.0/oai_dc.xsd">{elements}</oai_dc:dc>'
+        f'http://www.openarchives.org/OAI/2.0/oai_dc.xsd">{dc_elements(record, identifiers)}</oai_dc:dc>'
     )
+
+
+def identifiers_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    """``urn:isbn:...``-style identifiers of records, by record id."""
+    found: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(BibIdentifier.record_id, BibIdentifier.scheme, BibIdentifier.value).where(
+            BibIdentifier.record_id.in_(ids)
+        )
+    )
+    for rid, scheme, value in rows:
+        found.setdefault(rid, []).append(f"urn:{scheme}:{value}")
+    return found
 
 
 # ------------------------------------------------------------------------------------------ routes

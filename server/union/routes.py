@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.union import oai
+from server.union import oai, sru
 
 router = APIRouter()
 router.include_router(oai.router)
+router.include_router(sru.router)

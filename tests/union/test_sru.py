@@ -1,0 +1,124 @@
+"""SRU queried by yaz-client (querytype cql) and by sruthi, both versions, with diagnostics."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+
+from server.db import Database
+from server.union.sru import repair_double_encoding
+from tests.support import require
+from tests.union.conftest import LiveServer
+from tests.union.data import load_vietnamese
+
+DIAG = "info:srw/diagnostic/1/"
+
+
+@pytest.fixture
+def sru(db: Database, live: LiveServer) -> str:
+    load_vietnamese(db, deleted=0)
+    return live.url + "/sru"
+
+
+def yaz(commands: list[str], tmp_path: Path) -> str:
+    require(shutil.which("yaz-client") is not None, "yaz-client (Debian package yaz)")
+    script = tmp_path / "cmds.txt"
+    script.write_text("\n".join(commands) + "\n", encoding="utf-8")
+    done = subprocess.run(["yaz-client", "-f", str(script)], capture_output=True, text=True, timeout=60, check=False)
+    return done.stdout + done.stderr
+
+
+def test_yaz_client(sru: str, tmp_path: Path) -> None:
+    for version in ("1.2", "2.0"):
+        out = yaz(
+            [
+                f"open {sru}",
+                f"sru get {version}",
+                "querytype cql",
+                'find dc.title = "chiến tranh"',
+                "format xml",
+                "schema marcxml",
+                "show 1",
+                'find title="unterminated',
+                "find foo.bar = x",
+                "find chien and dc.date > 1990",
+                "find cql.allRecords = 1",
+            ],
+            tmp_path,
+        )
+        assert "Number of hits: 1\n" in out, out
+        assert "Quảng Ngãi, lịch sử chiến tranh" in out
+        assert f"{DIAG}10" in out and f"{DIAG}16" in out
+        assert "Number of hits: 121" in out
+    post = yaz([f"open {sru}", "sru post 1.2", "querytype cql", "find dc.creator = nguyen"], tmp_path)
+    assert "Number of hits: 0" not in post and "Number of hits:" in post
+
+
+def test_sruthi(sru: str) -> None:
+    import sruthi
+
+    records = sruthi.searchretrieve(sru, query='dc.title any "việt nam"', record_schema="dc", maximum_records=7)
+    assert records.count > 10
+    titles = [r["title"] for _, r in zip(range(records.count), records, strict=False)]
+    assert len(titles) == records.count  # sruthi pages through with startRecord
+    marc = sruthi.searchretrieve(sru, query="bath.isbn = 9786040000000 or dc.subject = history", sru_version="1.2")
+    assert marc.count >= 1
+    explain = sruthi.explain(sru)
+    assert "dc" in str(explain.index)
+
+
+def diagnostic(response: httpx.Response) -> str | None:
+    root = etree.fromstring(response.content)
+    uris = root.xpath("//*[local-name()='diagnostic']/*[local-name()='uri']/text()")
+    return str(uris[0]).removeprefix(DIAG) if uris else None
+
+
+def test_diagnostics_and_paging(sru: str) -> None:
+    cases = {
+        "version=1.2&operation=searchRetrieve": "7",
+        "version=3.0&operation=explain": "5",
+        "version=1.2&operation=scan&scanClause=x": "4",
+        "version=1.2&operation=searchRetrieve&query=a%20prox%20b": "37",
+        "version=1.2&operation=searchRetrieve&query=dc.title%20within%20x": "19",
+        "version=1.2&operation=searchRetrieve&query=x&recordSchema=mods": "66",
+        "version=1.2&operation=searchRetrieve&query=x&recordPacking=json": "71",
+        "version=1.2&operation=searchRetrieve&query=x&startRecord=0": "6",
+        "version=1.2&operation=searchRetrieve&query=x&maximumRecords=-3": "6",
+        "version=1.2&operation=searchRetrieve&query=viet&startRecord=500": "61",
+        "version=1.2&operation=searchRetrieve&query=(": "10",
+        "version=1.2&operation=searchRetrieve&query=x%20sortBy%20dc.publisher": "80",
+        "version=2.0&query=x&queryType=pqf": "6",
+        "version=1.2&operation=searchRetrieve&query=nam%20sortBy%20dc.title": None,
+        "version=1.2": None,
+    }
+    with httpx.Client() as client:
+        answers = {query: diagnostic(client.get(f"{sru}?{query}")) for query in cases}
+    assert answers == cases
+    page = etree.fromstring(
+        httpx.get(sru, params={"query": "nam", "startRecord": "3", "maximumRecords": "2", "version": "2.0"}).content
+    )
+    positions = page.xpath("//*[local-name()='recordPosition']/text()")
+    assert positions == ["3", "4"] and page.xpath("//*[local-name()='nextRecordPosition']/text()") == ["5"]
+    assert page.tag == "{http://docs.oasis-open.org/ns/search-ws/sruResponse}searchRetrieveResponse"
+    string = httpx.get(
+        sru,
+        params={
+            "query": "nam",
+            "maximumRecords": "1",
+            "recordPacking": "string",
+            "operation": "searchRetrieve",
+            "version": "1.2",
+        },
+    )
+    assert b"&lt;marc:record" in string.content
+
+
+def test_double_encoded_terms_are_repaired() -> None:
+    assert repair_double_encoding("chiáº¿n tranh") == "chiến tranh"
+    assert repair_double_encoding("chiến tranh") == "chiến tranh"
+    assert repair_double_encoding("Ã") == "Ã"
