@@ -221,8 +221,8 @@ class GateWorld:
             self.at(t0 + (pos + self.body_m) / v, functools.partial(self._beam, beam, -1))
         # tags are carried in front of the body: in the zone from position 0 to zone_m
         for tag in walker.tags:
-            self.at(t0, functools.partial(self._enter, tag))
-            self.at(t0 + self.zone_m / v, functools.partial(self._leave, tag))
+            self.at(t0, functools.partial(self._enter, tag, t0))
+            self.at(t0 + self.zone_m / v, functools.partial(self._leave, tag, t0 + self.zone_m / v))
         return t0 + max(self.zone_m, self.beam_second_m + self.body_m) / v
 
     def place(self, tag: SimTag) -> None:
@@ -234,15 +234,15 @@ class GateWorld:
         with self._lock:
             self._leave(tag)
 
-    def _enter(self, tag: SimTag) -> None:
+    def _enter(self, tag: SimTag, at: float | None = None) -> None:
         self.in_field[tag.uid] = tag
-        self.entered_at.setdefault(tag.uid, []).append(self.clock.now())
+        self.entered_at.setdefault(tag.uid, []).append(self.clock.now() if at is None else at)
         for listener in self.listeners:
             listener.entered(tag)
 
-    def _leave(self, tag: SimTag) -> None:
+    def _leave(self, tag: SimTag, at: float | None = None) -> None:
         if self.in_field.pop(tag.uid, None) is not None:
-            self.left_at.setdefault(tag.uid, []).append(self.clock.now())
+            self.left_at.setdefault(tag.uid, []).append(self.clock.now() if at is None else at)
             for listener in self.listeners:
                 listener.left(tag)
 

@@ -28,6 +28,9 @@ def api_router() -> APIRouter:
     router.include_router(patrons_router)
     router.include_router(sip2_router)
     router.include_router(devices_router)
+    from server.alarms.api import router as alarms_router  # gate alarms, silencing, visitor counts
+
+    router.include_router(alarms_router)
     return router
 
 

@@ -44,4 +44,6 @@ class DemoPart(Protocol):
 
 def demo_parts(config: DemoConfig) -> list[DemoPart]:
     """The parts the demo runs, in start order."""
-    return []
+    from server.alarms.demo import GateDemoPart  # one security gate on a simulated reader
+
+    return [GateDemoPart()]
