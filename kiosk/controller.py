@@ -297,7 +297,20 @@ class KioskController:
         self._cue_serial += 1
 
     def _text(self, code: str, params: dict[str, Any] | None = None) -> str:
-        return text(code, self.lang, **(params or {}))
+        values = dict(params or {})
+        if isinstance(values.get("reason"), str):
+            values["reason"] = self._localise(values["reason"])
+        return text(code, self.lang, **values)
+
+    def _localise(self, message: str) -> str:
+        """Many ILSs send bilingual screen messages ("Vietnamese / English"): keep the patron's half."""
+        parts = []
+        for piece in message.split("; "):
+            if " / " in piece:
+                vi, _, en = piece.partition(" / ")
+                piece = vi if self.lang == "vi" else en
+            parts.append(piece)
+        return "; ".join(parts)
 
     def _snapshot(self) -> View:
         self._serial += 1
@@ -434,6 +447,8 @@ class KioskController:
                 continue
             item.present.discard(event.uid)
             if item.state in (ItemState.IDENTIFIED, ItemState.WAITING_SET) and not item.present:
+                if item.code == "KIOSK-CHECKOUT-004":
+                    continue  # a refused incomplete set taken away: keep its message
                 if self.screen is Screen.CONFIRM_COUNT or self.settings.confirm_count:
                     del self.items[item.key]
                 else:
@@ -488,7 +503,7 @@ class KioskController:
     ) -> None:
         item_id = (tag.primary_item_id or "") if tag else ""
         item = self.items.get(key) or _Item(key=key, item_id=item_id)
-        item.title = (tag.title or "") if tag else item.title
+        item.title = (tag.title or item_id) if tag else f"RFID {uid}"
         item.uids[uid] = 1
         item.present.add(uid)
         item.state, item.code, item.params = ItemState.REFUSED, code, params
@@ -502,6 +517,11 @@ class KioskController:
             if item.state is ItemState.WAITING_SET and item.code != "KIOSK-CHECKOUT-004":
                 seen = len({part for uid, part in item.uids.items() if uid in item.present})
                 item.code, item.params = "KIOSK-CHECKOUT-004", {"seen": seen, "total": item.parts_total}
+                if not item.title:
+                    try:
+                        item.title = self.ils.item_info(item.item_id).title
+                    except IlsError:
+                        pass
                 self._cue_sound("failure")
                 changed = True
         if changed:

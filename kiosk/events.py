@@ -55,3 +55,35 @@ class JsonlSink:
                 fh.write(line + "\n")
         except OSError:
             log.exception("could not record %s event in %s", kind, self.path)
+
+
+class OutboxSink:
+    """Commits each event to the edge's durable outbox (published over MQTT by the edge agent's uplink)."""
+
+    def __init__(self, path: Path, *, device_id: str, library: str, prefix: str = "thuvien") -> None:
+        from edge.contract import DeviceTopics
+        from edge.outbox import Outbox
+
+        self.outbox = Outbox(path)
+        self.device_id = device_id
+        self.topics = DeviceTopics(prefix, library, "kiosk", device_id)
+
+    def emit(self, kind: str, payload: dict[str, Any]) -> None:
+        import datetime as dt
+
+        from edge.contract import Event, new_event_id
+
+        event = Event(
+            event_id=new_event_id(),
+            device_id=self.device_id,
+            kind=kind,
+            occurred_at=dt.datetime.now(dt.UTC),
+            data=json.loads(json.dumps(payload, ensure_ascii=False, default=str)),
+        )
+        try:
+            self.outbox.add(self.topics.event(kind), event)
+        except Exception:
+            log.exception("could not put the %s event into the outbox", kind)
+
+    def close(self) -> None:
+        self.outbox.close()

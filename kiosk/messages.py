@@ -247,6 +247,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "ok": ("Đồng ý", "OK"),
     "yes": ("Đúng", "Yes"),
     "no": ("Không đúng", "No"),
+    "confirm_yes": ("Đúng", "Yes"),
+    "confirm_no": ("Không đúng", "No"),
     "back": ("Quay lại", "Back"),
     "print": ("In phiếu", "Print"),
     "email": ("Gửi e-mail", "E-mail"),

@@ -295,6 +295,7 @@ class ScriptedPeer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(8)
+        self._sock.settimeout(0.1)
         self.port: int = self._sock.getsockname()[1]
         self._stop = threading.Event()
         self._conns: list[socket.socket] = []
@@ -302,7 +303,6 @@ class ScriptedPeer:
         self._thread.start()
 
     def _accept(self) -> None:
-        self._sock.settimeout(0.1)
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()

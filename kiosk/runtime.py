@@ -1,0 +1,199 @@
+"""Builds a running kiosk from its settings: reader + pad scanner, SIP2 client with the offline journal,
+security writer from the site's firmware profile, receipt printer, event sink, and the controller thread.
+
+The Kivy screen (``kiosk.ui``) only subscribes to the controller's views and posts actions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from edge.readers import TagReader, open_reader
+
+from .controller import ControllerSettings, KioskController
+from .events import EventSink, JsonlSink, MemorySink, OutboxSink
+from .ils import Journal, OfflinePolicy, ResilientIls, Sip2Client, Sip2Config
+from .ils.offline import JournalEntry
+from .pad import PadScanner
+from .receipts import EmailReceipts, EscposPrinter, FilePrinter, ReceiptPrinter
+from .security import SecurityMode, SecurityProfile, SecurityWriter
+from .settings import KioskSettings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["KioskRuntime", "security_profile", "find_firmware_profile"]
+
+REPO_PROFILES = Path(__file__).resolve().parents[1] / "firmware-config" / "profiles"
+
+
+def find_firmware_profile(name: str) -> Path:
+    """A profile given as a path, or by name from ``firmware-config/profiles``."""
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    return REPO_PROFILES / f"{name}.toml"
+
+
+def security_profile(settings: KioskSettings) -> SecurityProfile:
+    """The site's security profile (firmware-config), with any overrides from the kiosk settings."""
+    values: dict[str, Any] = {}
+    if settings.reader.profile:
+        from edge.firmware import load_profile
+
+        profile = load_profile(find_firmware_profile(settings.reader.profile))
+        values = {
+            "mode": profile.security_mode,
+            "afi_in_stock": profile.afi_in_stock,
+            "afi_on_loan": profile.afi_on_loan,
+            "attempts": max(1, profile.write_retries),
+        }
+    sec = settings.security
+    for key in ("mode", "afi_in_stock", "afi_on_loan", "attempts"):
+        value = getattr(sec, key)
+        if value is not None:
+            values[key] = value
+    mode = str(values.pop("mode", "afi"))
+    return SecurityProfile(mode=SecurityMode.AFI_EAS if mode == "both" else SecurityMode(mode), **values)
+
+
+def _printer(settings: KioskSettings) -> ReceiptPrinter | None:
+    cfg = settings.receipts
+    if cfg.printer == "none" or cfg.mode == "none":
+        return None
+    if cfg.printer == "file":
+        path = Path(cfg.device) if cfg.device else settings.kiosk.data_dir / "receipts" / "receipts.bin"
+        return FilePrinter(path, mode=cfg.render, width_px=cfg.width_px)
+    from escpos import printer as escpos
+
+    device: Any
+    if cfg.printer == "usb":
+        vendor, _, product = cfg.device.partition(":")
+        device = escpos.Usb(int(vendor, 16), int(product, 16))
+    elif cfg.printer == "serial":
+        device = escpos.Serial(devfile=cfg.device, baudrate=115200)
+    else:
+        host, _, port = cfg.device.partition(":")
+        device = escpos.Network(host, port=int(port or 9100))
+    return EscposPrinter(device, mode=cfg.render, width_px=cfg.width_px, check_paper=True)
+
+
+def _sink(settings: KioskSettings) -> EventSink:
+    cfg = settings.events
+    data_dir = settings.kiosk.data_dir
+    if cfg.sink == "memory":
+        return MemorySink()
+    if cfg.sink == "outbox":
+        return OutboxSink(
+            cfg.path or data_dir / "outbox.db",
+            device_id=settings.kiosk.id,
+            library=settings.kiosk.library,
+            prefix=cfg.topic_prefix,
+        )
+    return JsonlSink(cfg.path or data_dir / "events.jsonl")
+
+
+class KioskRuntime:
+    """Everything behind the screen. ``start()`` runs the pad scanner and the controller in threads."""
+
+    def __init__(self, settings: KioskSettings, *, reader: TagReader | None = None) -> None:
+        self.settings = settings
+        k = settings.kiosk
+        k.data_dir.mkdir(parents=True, exist_ok=True)
+        self.reader = reader if reader is not None else open_reader(settings.reader.url)
+        self.sink = _sink(settings)
+        s = settings.sip2
+        self.sip2 = Sip2Client(
+            Sip2Config(
+                host=s.host,
+                port=s.port,
+                login=s.login,
+                password=s.password,
+                location=s.location,
+                institution=s.institution,
+                terminal_password=s.terminal_password,
+                encoding=s.encoding,
+                error_detection=s.error_detection,
+                timeout=s.timeout_seconds,
+                retries=s.retries,
+            )
+        )
+        policy = OfflinePolicy(settings.offline.policy)
+        self.journal = Journal(settings.offline.journal or k.data_dir / "journal.db")
+        self.ils = ResilientIls(
+            self.sip2,
+            self.journal,
+            policy=policy,
+            loan_days=settings.offline.loan_days,
+            on_conflict=self._conflict,
+        )
+        self.security = SecurityWriter(self.reader, security_profile(settings))
+        printer = _printer(settings)
+        email = EmailReceipts(self.sink) if settings.receipts.email else None
+        self.controller = KioskController(
+            self.ils,
+            self.security,
+            settings=ControllerSettings(
+                library_name=k.library_name,
+                kiosk_id=k.id,
+                accepted_owners=tuple(k.accepted_owners),
+                pin_required=k.pin_required,
+                confirm_count=k.confirm_count,
+                settle_s=k.settle_seconds,
+                session_timeout_s=k.session_timeout_seconds,
+                warning_s=k.warning_seconds,
+                goodbye_s=k.goodbye_seconds,
+                receipt_mode=settings.receipts.mode,
+                default_lang=k.language,
+                store_and_forward=policy is OfflinePolicy.STORE_AND_FORWARD,
+            ),
+            printer=printer,
+            email=email,
+            sink=self.sink,
+        )
+        self.scanner = PadScanner(
+            self.reader,
+            self.controller.post,
+            interval=settings.reader.interval_seconds,
+            misses=settings.reader.misses,
+        )
+        self.controller.forget_tag = self.scanner.forget
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _conflict(self, entry: JournalEntry, note: str) -> None:
+        self.sink.emit(
+            "offline_conflict",
+            {"op": entry.op, "item_id": entry.item_id, "patron_id": entry.patron_id, "at": entry.at, "note": note},
+        )
+
+    @property
+    def simulator(self) -> Any:
+        """The in-process reader simulator behind a ``sim://`` reader (None for real hardware)."""
+        return getattr(self.reader, "simulator", None)
+
+    def start(self) -> None:
+        self._stop.clear()
+        self.scanner.start()
+        self._thread = threading.Thread(target=self.controller.run, args=(self._stop,), name="kiosk", daemon=True)
+        self._thread.start()
+        log.info(
+            "kiosk %s started (SIP2 %s:%d)", self.settings.kiosk.id, self.settings.sip2.host, self.settings.sip2.port
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.scanner.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.ils.close()
+        try:
+            self.reader.close()
+        except Exception:
+            log.exception("closing the pad reader failed")
+        close = getattr(self.sink, "close", None)
+        if callable(close):
+            close()
