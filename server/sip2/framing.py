@@ -1,8 +1,9 @@
 """Cutting a TCP byte stream into SIP2 frames: buffer to CR, accept CRLF, cap the size, spot NULs.
 
 :class:`FrameBuffer` is fed whatever ``read()`` returned (half a frame, three frames, a frame and a half)
-and hands back complete frames without their terminator. A frame longer than the cap is discarded up to
-its CR and reported once as :class:`Oversized`; a frame containing NUL is reported as :class:`BadBytes`.
+and hands back complete frames without their terminator. A frame longer than the cap is reported once as
+:class:`Oversized` as soon as the cap is passed and dropped up to its CR; a frame containing NUL is
+reported as :class:`BadBytes`.
 Nothing here raises on input: every byte sequence produces frames or events.
 """
 
@@ -18,7 +19,7 @@ TLS_HANDSHAKE = 0x16
 
 @dataclass(frozen=True)
 class Oversized:
-    """A frame went past the size cap; its bytes up to the next CR were dropped."""
+    """A frame went past the size cap (``size`` bytes seen so far); it is dropped up to its CR."""
 
     size: int
 
@@ -41,7 +42,7 @@ class FrameBuffer:
             raise ValueError(f"frame cap too small: {max_frame_bytes!r}")
         self.max_frame_bytes = max_frame_bytes
         self._buffer = bytearray()
-        self._discarding = 0  # bytes dropped so far of an oversized frame
+        self._discarding = False  # inside an oversized frame, dropping bytes up to its CR
 
     @property
     def pending(self) -> int:
@@ -54,23 +55,18 @@ class FrameBuffer:
             end = data.find(b"\r", start)
             chunk = data[start:] if end < 0 else data[start:end]
             if self._discarding:
-                self._discarding += len(chunk)
                 if end >= 0:
-                    events.append(Oversized(self._discarding))
-                    self._discarding = 0
+                    self._discarding = False
             else:
                 self._buffer += chunk
                 if len(self._buffer) > self.max_frame_bytes:
-                    self._discarding = len(self._buffer)
+                    # reported at once (the peer may never send CR); the rest up to CR is dropped
+                    events.append(Oversized(len(self._buffer)))
                     self._buffer.clear()
-                    if end >= 0:
-                        events.append(Oversized(self._discarding))
-                        self._discarding = 0
+                    self._discarding = end < 0
                 elif end >= 0:
                     frame = bytes(self._buffer).lstrip(b"\n")  # the LF of a CRLF terminator
                     self._buffer.clear()
-                    if frame.endswith(b"\n"):
-                        frame = frame.rstrip(b"\n")
                     if b"\x00" in frame:
                         events.append(BadBytes(frame))
                     elif frame:

@@ -231,7 +231,7 @@ class Sip2Handler:
                 ("AO", account.institution_id if account else ""),
                 ("AM", account.library_name if account else None),
                 ("BX", bx),
-                ("AN", account.terminal_location if account else None),
+                ("AN", account.terminal_location or None if account else None),
             ],
         )
 

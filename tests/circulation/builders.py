@@ -109,6 +109,7 @@ def build_world(db: Database, *, extra_items: int = 0, open_all_week: bool = Tru
             if fee:
                 s.add(Fee(patron_id=p.id, library_id=main.id, kind=FeeKind.OVERDUE, amount_vnd=fee, description="Phạt"))
         barcodes = dict(TITLES)
+        holdings: dict[str, int] = {}
         for n in range(extra_items):
             barcodes[f"4{n:07d}"] = f"Sách số {n}"
         for barcode, title in barcodes.items():
@@ -117,13 +118,16 @@ def build_world(db: Database, *, extra_items: int = 0, open_all_week: bool = Tru
                 s.add(rec)
                 s.flush()
                 world.records[title] = rec.id
-                s.add(Holding(record_id=rec.id, library_id=main.id, call_number="895.922"))
+                holding = Holding(record_id=rec.id, library_id=main.id, call_number="895.922")
+                s.add(holding)
                 s.flush()
+                holdings[title] = holding.id
             library_id = branch.id if barcode == "39000008" else main.id
             s.add(
                 Item(
                     barcode=barcode,
                     record_id=world.records[title],
+                    holding_id=holdings[title],
                     library_id=library_id,
                     item_type="reference" if barcode == "39000006" else "book",
                     status=ItemStatus.AVAILABLE,
