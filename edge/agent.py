@@ -487,7 +487,7 @@ class Agent:
             state="online",
             at=dt.datetime.now(dt.UTC),
             mode=self.mode,
-            versions={"thuvien": version(), "role": self.role.name, "schema": "1"},
+            versions={"thuvien": version(), "role": self.settings.role, "plugin": self.role.name, "schema": "1"},
             config={
                 "role": self.settings.role,
                 "readers": [{"name": r.name, "url": r.url} for r in self.settings.readers],

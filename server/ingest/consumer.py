@@ -90,6 +90,7 @@ class IngestConsumer:
         self.counters: Counter[str] = Counter()
         self.connected = threading.Event()
         self.leading = threading.Event()
+        self.subscribed = threading.Event()  # set once the broker granted the subscriptions
         self._queue: queue.SimpleQueue[tuple[mqtt.MQTTMessage, dt.datetime] | None] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._client: mqtt.Client | None = None
@@ -170,6 +171,7 @@ class IngestConsumer:
         client.on_connect = _guard(self._on_connect)
         client.on_disconnect = _guard(self._on_disconnect)
         client.on_message = _guard(self._on_message)
+        client.on_subscribe = _guard(lambda *_a: self.subscribed.set())
         return client
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
@@ -191,6 +193,7 @@ class IngestConsumer:
         if self.connected.is_set():
             log.warning("MQTT ingest disconnected: %s", reason)
         self.connected.clear()
+        self.subscribed.clear()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         self._queue.put((message, utcnow()))

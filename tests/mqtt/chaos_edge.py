@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from edge.agent import Agent, EdgeSettings
+from edge.agent import Agent, BaseRole, EdgeSettings
 from tests.support import wait_for
 
 
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
               "keepalive": 5},
         outbox={"resend_after_s": 3.0},
     )
-    agent = Agent(settings)
+    agent = Agent(settings, role=BaseRole())
     with agent.outbox.transaction() as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS produced (i INTEGER PRIMARY KEY)")
         row = conn.execute("SELECT MAX(i) FROM produced").fetchone()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from edge.agent import Agent, EdgeSettings
+from edge.agent import Agent, BaseRole, EdgeSettings
 from server.db import Database
 from server.ingest.consumer import IngestConsumer
 from server.settings import MqttSettings
@@ -30,6 +30,7 @@ def make_consumer() -> Iterator[Callable[..., IngestConsumer]]:
         consumer = IngestConsumer(MqttSettings(enabled=True, **mqtt), db, command_interval=0.1)
         consumer.start_threads()
         made.append(consumer)
+        assert consumer.subscribed.wait(10), "the ingest consumer never subscribed"
         return consumer
 
     yield make
@@ -42,9 +43,12 @@ def make_agent(tmp_path: Path) -> Iterator[Callable[..., Agent]]:
     made: list[Agent] = []
 
     def make(device_id: str, *, role: str = "kiosk", library: str = "VN-HDU", start: bool = True,
-             **settings: Any) -> Agent:
+             role_object: Any = None, **settings: Any) -> Agent:
         settings.setdefault("data_dir", tmp_path / "edge")
-        agent = Agent(EdgeSettings(role=role, device_id=device_id, library=library, **settings))
+        # Other areas' roles (kiosk, gate) need their hardware; these suites test the agent with the idle role.
+        if role_object is None and role != "station":
+            role_object = BaseRole()
+        agent = Agent(EdgeSettings(role=role, device_id=device_id, library=library, **settings), role=role_object)
         if start:
             agent.start()
         made.append(agent)

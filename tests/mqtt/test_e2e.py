@@ -15,7 +15,7 @@ from server.devices import service
 from server.devices.models import CommandStatus, DeviceCommand, DeviceEvent, DeviceState, EventStatus, TelemetrySample
 from server.devices.repository import get as get_device
 from server.ingest.consumer import IngestConsumer
-from tests.mqtt.brokers import add_device, add_library, require_default_broker
+from tests.mqtt.brokers import Listener, add_device, add_library, require_default_broker
 from tests.support import wait_for
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.postgres]
@@ -65,14 +65,14 @@ def test_commands_round_trip_and_expire(
 ) -> None:
     require_default_broker()
     add_library(pg_db)
-    add_device(pg_db, "hdu-g01", kind="gate")
+    add_device(pg_db, "hdu-s02", kind="station")
     make_consumer(pg_db, topic_prefix=prefix)
-    agent = make_agent("hdu-g01", role="gate", mqtt=_mqtt(prefix))
+    agent = make_agent("hdu-s02", role="station", mqtt=_mqtt(prefix))
     assert agent.uplink.connected.wait(10)
     with pg_db.write() as session:
-        ping = service.issue_command(session, "hdu-g01", "ping").command_id
-        mode = service.issue_command(session, "hdu-g01", "set-mode", {"mode": "maintenance"}).command_id
-        bad = service.issue_command(session, "hdu-g01", "set-mode", {"mode": "party"}).command_id
+        ping = service.issue_command(session, "hdu-s02", "ping").command_id
+        mode = service.issue_command(session, "hdu-s02", "set-mode", {"mode": "maintenance"}).command_id
+        bad = service.issue_command(session, "hdu-s02", "set-mode", {"mode": "party"}).command_id
 
     def status(command_id: str) -> CommandStatus:
         with pg_db.session() as session:
@@ -86,7 +86,7 @@ def test_commands_round_trip_and_expire(
     assert agent.mode == "maintenance"
     # A command that expires before any consumer publishes it is never run.
     with pg_db.write() as session:
-        late = service.issue_command(session, "hdu-g01", "ping", ttl=dt.timedelta(seconds=1))
+        late = service.issue_command(session, "hdu-s02", "ping", ttl=dt.timedelta(seconds=1))
         late.expires_at = late.issued_at - dt.timedelta(seconds=1)
         late_id = late.command_id
     assert wait_for(lambda: status(late_id) is CommandStatus.EXPIRED, timeout=10)
@@ -110,3 +110,38 @@ def test_last_will_marks_a_dropped_device_offline(
     agent.uplink.kill_connection()
     assert wait_for(lambda: state() is DeviceState.OFFLINE, timeout=10), "the Last Will never arrived"
     assert wait_for(lambda: state() is DeviceState.ONLINE, timeout=20), "the device never came back"
+
+
+def test_bad_messages_and_failing_callbacks_do_not_kill_the_connection(
+    pg_db: Database, prefix: str, make_consumer: Callable[..., IngestConsumer], make_agent: Callable[..., Agent]
+) -> None:
+    require_default_broker()
+    add_library(pg_db)
+    add_device(pg_db, "hdu-k09")
+    agent = make_agent("hdu-k09", mqtt=_mqtt(prefix))
+    assert agent.uplink.connected.wait(10)
+    real_acknowledge = agent.outbox.acknowledge
+    calls: list[int] = []
+
+    def explode_once(ids: Any) -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("simulated bug in an ack handler")
+        return real_acknowledge(ids)
+
+    agent.outbox.acknowledge = explode_once  # type: ignore[method-assign]
+    observer = Listener(1883, [])
+    try:
+        assert wait_for(lambda: observer.connect_reason is not None, timeout=10)
+        for expected, topic in enumerate((agent.topics.ack, agent.topics.command("ping")), start=1):
+            observer.client.publish(topic, b"\x00not json", qos=1).wait_for_publish(5)
+            assert wait_for(lambda n=expected: agent.uplink.counters["bad_messages"] >= n, timeout=10)  # type: ignore[misc]
+        observer.client.publish(agent.topics.ack, b'{"v": 1, "event_ids": ["nothing"]}', qos=1)
+        assert wait_for(lambda: bool(calls), timeout=10)
+        make_consumer(pg_db, topic_prefix=prefix)
+        agent.context.emit("renew", {"item": "1"})
+        assert wait_for(lambda: agent.outbox.depth() == 0, timeout=30), "the uplink died with its callback"
+        assert agent.uplink.connected.is_set()
+        assert agent.uplink.counters["connects"] == 1
+    finally:
+        observer.close()
