@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from edge.iso15693 import Uid
 from edge.readers import ProtocolError, ReaderConnectionError, ReaderState, ReaderTimeoutError, TagResponseError
 from gate.detector import Alarm, DetectionMode, Detector, DetectorConfig, FastMode
+from gate.outputs import CommandOutput, ReaderOutputs
 
 from .scripted import ScriptedReader, StepClock, item_memory
 
@@ -256,3 +259,31 @@ def test_buffered_read_mode_replaces_the_inventory() -> None:
 def test_bad_configuration_is_refused_with_the_value(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=str(next(iter(bad.values())))):
         DetectorConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_an_alarm_threshold_ignores_a_single_stray_read() -> None:
+    stray = [[SECURED]] + [[] for _ in range(15)]
+    walk: list[list[Uid] | BaseException] = [[OTHER], [], [OTHER], [OTHER]]
+    reader = ScriptedReader(inventories=[*stray, *walk], memory={OTHER: item_memory("3000000006")})
+    detector, clock, alarms, _ = make(reader, alarm_threshold=2)
+    run(detector, clock, 25)
+    assert [a.uid for a in alarms] == [OTHER]
+    assert alarms[0].reads >= 2
+
+
+def test_outputs_by_command_and_reader_errors_in_outputs(tmp_path: Path) -> None:
+    target = tmp_path / "state.txt"
+    output = CommandOutput([sys.executable, "-c", f"open({str(target)!r}, 'a').write('{{state}}\\n')"])
+    output.alarm_on()
+    output.wait()
+    output.alarm_off()
+    output.wait()
+    assert target.read_text().split() == ["on", "off"]
+    with pytest.raises(ValueError, match="empty"):
+        CommandOutput("")
+
+    class Broken(ScriptedReader):
+        def set_outputs(self, outputs: dict[int, bool]) -> None:
+            raise ReaderTimeoutError("no answer")
+
+    ReaderOutputs(Broken(), (1, 3)).alarm_on()  # logged, never raised
