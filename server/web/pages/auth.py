@@ -79,14 +79,16 @@ def login(
     settings = get_settings(request)
     language = request_language(request)
     error: str | None = None
-    try:
-        with get_db(request).write() as session:
+    value = ""
+    # The failure is caught inside the transaction so that the failed-login count is committed.
+    with get_db(request).write() as session:
+        try:
             user = authenticate(session, username, password, ip=client_ip(request))
-            value = session_cookie_value(settings, user, user.language if "lang" not in request.cookies else language)
-    except AccountLocked:
-        error = "locked"
-    except LoginFailed:
-        error = "failed"
+            value = session_cookie_value(settings, user, language if LANG_COOKIE in request.cookies else user.language)
+        except AccountLocked:
+            error = "locked"
+        except LoginFailed:
+            error = "failed"
     if error is not None:
         log.info("staff login refused (%s) for %r", error, username[:64])
         return _login_page(request, error=error, status_code=401, next_url=_safe_next(next), username=username)
