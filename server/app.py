@@ -66,4 +66,7 @@ def create_app(settings: ServerSettings, db: Database | None = None) -> FastAPI:
     from server.union.routes import router as union_router  # OAI-PMH /oai, SRU /sru
 
     app.include_router(union_router)
+    from server.web import install as install_web  # staff web under /web
+
+    install_web(app)
     return app
