@@ -1,0 +1,365 @@
+"""Harvesting other libraries' OAI-PMH providers into the union catalog, incrementally.
+
+Each :class:`HarvestSource` is harvested from its ``last_datestamp`` (inclusive, in the provider's
+granularity). Every harvested record is kept as a :class:`SourceRecord` (the member's original, updated but
+never deleted). A new record is matched against the shared catalog (:mod:`server.union.matching`): a
+duplicate is attached to the shared record (a :class:`RecordMerge` row for a cataloguer to review), else it
+becomes a new shared record. Either way the member library gets a :class:`Holding` on the shared record
+(one per 852/952 naming a known library, else one for the source's library). A deletion at the source
+removes that library's holdings; the shared record is withdrawn (persistent deletion) only when no
+library holds it any more and no live source record points to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from server.catalog.marcio import MARCXML_NS, repair_record, xml_to_record
+from server.catalog.models import BibRecord, Holding, Item
+from server.catalog.service import apply_marc
+from server.db import Database, utcnow
+from server.libraries.models import Library
+from server.union.errors import HarvestError
+from server.union.matching import Matcher, keys_of
+from server.union.models import HarvestSource, RecordMerge, SourceRecord
+
+log = logging.getLogger(__name__)
+
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Harvested:
+    identifier: str
+    datestamp: str
+    deleted: bool
+    metadata: Any | None
+
+
+@dataclass
+class HarvestReport:
+    source: str
+    fetched: int = 0
+    new_records: int = 0
+    merged: int = 0
+    updated: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+    last_datestamp: str | None = None
+
+
+class OaiHarvester:
+    """A small OAI-PMH client: ListRecords with resumption, Identify; errors become :class:`HarvestError`."""
+
+    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+
+    def _get(self, params: dict[str, str]) -> Any:
+        url = self.base_url + "?" + urllib.parse.urlencode(params)
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:  # noqa: S310  (configured http URL)
+                body = response.read()
+        except (urllib.error.URLError, OSError) as exc:
+            raise HarvestError(f"cannot fetch {url}: {exc}") from exc
+        try:
+            return etree.fromstring(body)
+        except etree.XMLSyntaxError as exc:
+            raise HarvestError(f"{url} did not answer XML: {exc}") from exc
+
+    def granularity(self) -> str:
+        root = self._get({"verb": "Identify"})
+        value = root.findtext(f"{OAI}Identify/{OAI}granularity")
+        return value or "YYYY-MM-DD"
+
+    def list_records(self, prefix: str, set_spec: str | None = None, start: str | None = None) -> Iterator[Harvested]:
+        params = {"verb": "ListRecords", "metadataPrefix": prefix}
+        if set_spec:
+            params["set"] = set_spec
+        if start:
+            params["from"] = start
+        while True:
+            root = self._get(params)
+            error = root.find(f"{OAI}error")
+            if error is not None:
+                if error.get("code") == "noRecordsMatch":
+                    return
+                raise HarvestError(f"{self.base_url} answered {error.get('code')}: {error.text}")
+            listing = root.find(f"{OAI}ListRecords")
+            if listing is None:
+                raise HarvestError(f"{self.base_url} answered neither ListRecords nor an error")
+            for record in listing.iterfind(f"{OAI}record"):
+                header = record.find(f"{OAI}header")
+                if header is None:
+                    continue
+                metadata = record.find(f"{OAI}metadata")
+                marc = None
+                if metadata is not None:
+                    marc = metadata.find(f"{{{MARCXML_NS}}}record")
+                yield Harvested(
+                    identifier=header.findtext(f"{OAI}identifier") or "",
+                    datestamp=header.findtext(f"{OAI}datestamp") or "",
+                    deleted=header.get("status") == "deleted",
+                    metadata=marc,
+                )
+            token = listing.findtext(f"{OAI}resumptionToken")
+            if not token:
+                return
+            params = {"verb": "ListRecords", "resumptionToken": token}
+
+
+def add_source(
+    db: Database, name: str, base_url: str, library_isil: str, prefix: str = "marc21", set_spec: str | None = None
+) -> int:
+    with db.write() as session:
+        library_id = session.scalar(select(Library.id).where(Library.isil == library_isil))
+        if library_id is None:
+            raise ValueError(f"no library with ISIL {library_isil!r}")
+        source = HarvestSource(
+            name=name, base_url=base_url, library_id=library_id, metadata_prefix=prefix, set_spec=set_spec
+        )
+        session.add(source)
+        session.flush()
+        return source.id
+
+
+class UnionBuilder:
+    """Applies harvested records of one source to the union catalog inside a session."""
+
+    def __init__(self, session: Session, source: HarvestSource, report: HarvestReport) -> None:
+        self.session = session
+        self.source = source
+        self.report = report
+        self.matcher = Matcher(session)
+        self.libraries = {isil.upper(): lid for isil, lid in session.execute(select(Library.isil, Library.id))}
+
+    def apply(self, item: Harvested) -> None:
+        source_record = self.session.scalar(
+            select(SourceRecord).where(
+                SourceRecord.source_id == self.source.id, SourceRecord.identifier == item.identifier
+            )
+        )
+        if source_record is None:
+            source_record = SourceRecord(source_id=self.source.id, identifier=item.identifier)
+            self.session.add(source_record)
+        source_record.datestamp = item.datestamp
+        source_record.harvested_at = utcnow()
+        if item.deleted:
+            source_record.deleted = True
+            self.session.flush()
+            self._withdraw(source_record)
+            self.report.deleted += 1
+            return
+        if item.metadata is None:
+            raise HarvestError(f"{item.identifier}: no MARCXML metadata")
+        try:
+            record = xml_to_record(item.metadata)
+        except ValueError as exc:
+            raise HarvestError(f"{item.identifier}: {exc}") from exc
+        repair_record(record)
+        source_record.marc = record.as_marc()
+        source_record.deleted = False
+        self.session.flush()
+        if source_record.record_id is not None:
+            shared = self.session.get(BibRecord, source_record.record_id)
+            if shared is not None and self._is_origin(source_record):
+                apply_marc(shared, record)
+                shared.deleted_at = None
+                self.matcher.forget(shared.id)
+            if shared is not None:
+                self._holdings(shared, record)
+            self.report.updated += 1
+            return
+        match = self.matcher.find(keys_of(record))
+        if match is not None:
+            shared = self.session.get(BibRecord, match.record_id)
+            assert shared is not None  # noqa: S101  (the matcher returns live rows)
+            source_record.record_id = shared.id
+            self.session.add(
+                RecordMerge(
+                    kept_record_id=shared.id,
+                    source_record_id=source_record.id,
+                    match_key=match.key,
+                    score=match.score,
+                    reason=match.reason,
+                )
+            )
+            shared.updated_at = utcnow()  # the disseminated holdings change
+            self.report.merged += 1
+        else:
+            shared = apply_marc(BibRecord(source_library_id=self.source.library_id), record)
+            self.session.add(shared)
+            self.session.flush()
+            source_record.record_id = shared.id
+            self.report.new_records += 1
+        self._holdings(shared, record)
+
+    def _is_origin(self, source_record: SourceRecord) -> bool:
+        return not self.session.scalar(select(exists().where(RecordMerge.source_record_id == source_record.id)))
+
+    def _holdings(self, shared: BibRecord, record: Any) -> None:
+        wanted: set[tuple[int, str]] = set()
+        for tag in ("852", "952"):
+            for fld in record.get_fields(tag):
+                isil = (fld.get("a") or "").strip().upper()
+                if isil in self.libraries:
+                    call = (fld.get("h") or fld.get("o") or "").strip()[:128]
+                    wanted.add((self.libraries[isil], call))
+        if not wanted and self.source.library_id is not None:
+            wanted.add((self.source.library_id, ""))
+        for library_id, call in sorted(wanted):
+            present = self.session.scalar(
+                select(Holding.id).where(
+                    Holding.record_id == shared.id, Holding.library_id == library_id, Holding.call_number == call
+                )
+            )
+            if present is None:
+                self.session.add(Holding(record_id=shared.id, library_id=library_id, call_number=call))
+        self.session.flush()
+
+    def _withdraw(self, source_record: SourceRecord) -> None:
+        if source_record.record_id is None or self.source.library_id is None:
+            return
+        rid = source_record.record_id
+        without_items = ~exists().where(Item.holding_id == Holding.id)
+        self.session.execute(
+            delete(Holding).where(Holding.record_id == rid, Holding.library_id == self.source.library_id, without_items)
+        )
+        live_sources = self.session.scalar(
+            select(func.count())
+            .select_from(SourceRecord)
+            .where(SourceRecord.record_id == rid, SourceRecord.deleted.is_(False))
+        )
+        holdings = self.session.scalar(select(func.count()).select_from(Holding).where(Holding.record_id == rid))
+        shared = self.session.get(BibRecord, rid)
+        if shared is None:
+            return
+        shared.updated_at = utcnow()
+        if not live_sources and not holdings:
+            shared.deleted_at = shared.updated_at
+
+
+def harvest(db: Database, name: str, harvester: OaiHarvester | None = None) -> HarvestReport:
+    """Harvest the source called ``name`` from its last datestamp; returns what happened."""
+    with db.session() as session:
+        source = session.scalar(select(HarvestSource).where(HarvestSource.name == name))
+        if source is None:
+            raise ValueError(f"no harvest source called {name!r}")
+        base_url, prefix, set_spec, since = (
+            source.base_url,
+            source.metadata_prefix,
+            source.set_spec,
+            source.last_datestamp,
+        )
+        source_id = source.id
+    client = harvester or OaiHarvester(base_url)
+    if since and client.granularity() == "YYYY-MM-DD":
+        since = since[:10]
+    report = HarvestReport(source=name)
+    batch: list[Harvested] = []
+    for item in client.list_records(prefix, set_spec, since):
+        report.fetched += 1
+        batch.append(item)
+        if len(batch) >= BATCH:
+            _apply(db, source_id, batch, report)
+            batch = []
+    if batch:
+        _apply(db, source_id, batch, report)
+    with db.write() as session:
+        stored = session.get(HarvestSource, source_id)
+        assert stored is not None  # noqa: S101
+        if report.last_datestamp and (stored.last_datestamp or "") < report.last_datestamp:
+            stored.last_datestamp = report.last_datestamp
+        stored.last_run_at = dt.datetime.now(dt.UTC)
+    log.info(
+        "harvest %s: %d fetched, %d new, %d merged, %d updated, %d deleted, %d errors", name, report.fetched,
+        report.new_records, report.merged, report.updated, report.deleted, len(report.errors),
+    )  # fmt: skip
+    return report
+
+
+def _apply(db: Database, source_id: int, batch: list[Harvested], report: HarvestReport) -> None:
+    with db.write() as session:
+        source = session.get(HarvestSource, source_id)
+        assert source is not None  # noqa: S101
+        builder = UnionBuilder(session, source, report)
+        for item in batch:
+            try:
+                with session.begin_nested():
+                    builder.apply(item)
+            except HarvestError as exc:
+                report.errors.append(str(exc))
+            if item.datestamp and (report.last_datestamp or "") < item.datestamp:
+                report.last_datestamp = item.datestamp
+
+
+def merge_report(db: Database, include_reviewed: bool = False) -> list[dict[str, Any]]:
+    """The merges a cataloguer should review: kept record, the member's original, key, score, reason."""
+    with db.session() as session:
+        stmt = (
+            select(RecordMerge, BibRecord.title, SourceRecord.identifier, HarvestSource.name)
+            .join(BibRecord, BibRecord.id == RecordMerge.kept_record_id)
+            .join(SourceRecord, SourceRecord.id == RecordMerge.source_record_id)
+            .join(HarvestSource, HarvestSource.id == SourceRecord.source_id)
+            .where(RecordMerge.undone_at.is_(None))
+            .order_by(RecordMerge.score, RecordMerge.id)
+        )
+        if not include_reviewed:
+            stmt = stmt.where(RecordMerge.reviewed_at.is_(None))
+        return [
+            {
+                "merge_id": merge.id,
+                "kept_record_id": merge.kept_record_id,
+                "kept_title": title,
+                "source": source_name,
+                "source_identifier": identifier,
+                "match_key": merge.match_key,
+                "score": merge.score,
+                "reason": merge.reason,
+            }
+            for merge, title, identifier, source_name in session.execute(stmt)
+        ]
+
+
+def undo_merge(db: Database, merge_id: int) -> int:
+    """Split a wrongly merged record out again: a new shared record from the member's original; its id."""
+    with db.write() as session:
+        merge = session.get(RecordMerge, merge_id)
+        if merge is None or merge.undone_at is not None:
+            raise ValueError(f"no merge {merge_id} to undo")
+        source_record = session.get(SourceRecord, merge.source_record_id)
+        source = session.get(HarvestSource, source_record.source_id) if source_record else None
+        if source_record is None or source is None or source_record.marc is None:
+            raise ValueError(f"merge {merge_id} has no original to split out")
+        from server.catalog.marcio import record_from_bytes
+
+        shared = apply_marc(BibRecord(source_library_id=source.library_id), record_from_bytes(source_record.marc))
+        session.add(shared)
+        session.flush()
+        if source.library_id is not None:
+            for holding in session.scalars(
+                select(Holding).where(
+                    Holding.record_id == merge.kept_record_id, Holding.library_id == source.library_id
+                )
+            ):
+                holding.record_id = shared.id
+                for item in holding.items:
+                    item.record_id = shared.id
+        source_record.record_id = shared.id
+        merge.undone_at = utcnow()
+        kept = session.get(BibRecord, merge.kept_record_id)
+        if kept is not None:
+            kept.updated_at = utcnow()
+        return shared.id
