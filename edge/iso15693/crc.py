@@ -14,6 +14,8 @@ All start from 0xFFFF. The reflected variants use 0x8408 (0x1021 bit-reversed).
 
 from __future__ import annotations
 
+import binascii
+
 __all__ = [
     "crc16_x25",
     "crc16_mcrf4xx",
@@ -52,7 +54,22 @@ _REFLECTED = _reflected_table()
 _NORMAL = _normal_table()
 
 
+_BIT_REVERSE = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
+
+
 def _reflected(data: bytes | bytearray | memoryview, crc: int = 0xFFFF) -> int:
+    """Reflected CRC via the C-speed normal one: reverse each input byte, then the 16-bit result."""
+    if not isinstance(data, (bytes, bytearray)):
+        data = bytes(data)
+    value = binascii.crc_hqx(data.translate(_BIT_REVERSE), _reverse16(crc))
+    return _reverse16(value)
+
+
+def _reverse16(value: int) -> int:
+    return _BIT_REVERSE[value & 0xFF] << 8 | _BIT_REVERSE[value >> 8]
+
+
+def _reflected_py(data: bytes | bytearray | memoryview, crc: int = 0xFFFF) -> int:
     table = _REFLECTED
     for b in data:
         crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
@@ -78,11 +95,22 @@ def crc16_mcrf4xx(data: bytes | bytearray | memoryview) -> int:
 
 def crc16_genibus(data: bytes | bytearray | memoryview) -> int:
     """3M/Bibliotheca reader BCC (append it MSB first; the 0xD6 start byte is excluded)."""
-    return _normal(data) ^ 0xFFFF
+    return binascii.crc_hqx(data, 0xFFFF) ^ 0xFFFF
 
 
 def crc16_ccitt_false(data: bytes | bytearray | memoryview) -> int:
     """ISO 28560-3 basic-block CRC (stored LSB first at byte 19)."""
+    # binascii.crc_hqx is exactly the non-reflected 0x1021 CRC with a caller-chosen preset, in C
+    return binascii.crc_hqx(data, 0xFFFF)
+
+
+def crc16_x25_py(data: bytes | bytearray | memoryview) -> int:
+    """Table-driven pure-Python version of :func:`crc16_x25` (cross-check in the tests)."""
+    return _reflected_py(data) ^ 0xFFFF
+
+
+def crc16_ccitt_false_py(data: bytes | bytearray | memoryview) -> int:
+    """Table-driven pure-Python version of :func:`crc16_ccitt_false` (cross-check in the tests)."""
     return _normal(data)
 
 

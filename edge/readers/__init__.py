@@ -39,6 +39,7 @@ from .errors import (
 )
 from .reconnect import ReconnectingReader
 from .transport import open_reader, parse_url
+from .wedge import WedgeCardReader
 
 __all__ = [
     "Capability",
@@ -52,6 +53,7 @@ __all__ = [
     "TagSeen",
     "read_library_tag",
     "open_reader",
+    "WedgeCardReader",
     "ReconnectingReader",
     "parse_url",
     "ReaderError",

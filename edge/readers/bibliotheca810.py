@@ -121,7 +121,8 @@ class M3FrameParser:
         # skip to the next possible start byte
         nxt = self.buffer.find(START, n)
         n = len(self.buffer) if nxt < 0 else nxt
-        log.debug("3M: discarding %d byte(s) %s", n, bytes(self.buffer[:n]).hex())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("3M: discarding %d byte(s) %s", n, bytes(self.buffer[:n]).hex())
         self.garbage += self.buffer[:n]
         del self.garbage[:-512]
         del self.buffer[:n]
@@ -197,7 +198,7 @@ class Bibliotheca810Reader:
             if self._closed:
                 raise ReaderConnectionError(f"{self.name}: reader is closed")
             self._parser.reset()
-            log.log(TRACE, "3M TX %s", frame.hex())
+            log.log(TRACE, "3M TX %s", frame)
             try:
                 self.port.write(frame)
             except OSError as exc:
@@ -216,7 +217,7 @@ class Bibliotheca810Reader:
                             data=pending,
                         )
                     continue
-                log.log(TRACE, "3M RX %s", chunk.hex())
+                log.log(TRACE, "3M RX %s", chunk)
                 for response in self._parser.feed(chunk):
                     if response.command == command:
                         if not response.body:

@@ -181,7 +181,8 @@ class FeigFrameParser:
         return frames
 
     def _drop(self, n: int) -> None:
-        log.debug("FEIG: discarding %d byte(s) %s", n, bytes(self.buffer[:n]).hex())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("FEIG: discarding %d byte(s) %s", n, bytes(self.buffer[:n]).hex())
         self.garbage += self.buffer[:n]
         del self.garbage[:-512]
         del self.buffer[:n]
@@ -290,7 +291,7 @@ class FeigReader:
             if self._closed:
                 raise ReaderConnectionError(f"{self.name}: reader is closed")
             self._parser.reset()
-            log.log(TRACE, "FEIG TX %s", frame.hex())
+            log.log(TRACE, "FEIG TX %s", frame)
             try:
                 self.port.write(frame)
             except OSError as exc:
@@ -309,7 +310,7 @@ class FeigReader:
                             data=pending,
                         )
                     continue
-                log.log(TRACE, "FEIG RX %s", chunk.hex())
+                log.log(TRACE, "FEIG RX %s", chunk)
                 for response in self._parser.feed(chunk):
                     if response.command == command:
                         return response

@@ -139,7 +139,7 @@ class _Connection:
         except sc.Exceptions.CardConnectionException as exc:
             self.disconnect()
             raise ReaderConnectionError(f"{self.reader_name}: transmit failed: {exc}") from exc
-        log.log(5, "PC/SC %s -> %s %02X%02X", bytes(apdu).hex(), bytes(data).hex(), sw1, sw2)
+        log.log(5, "PC/SC %s -> %s %02X%02X", bytes(apdu), bytes(data), sw1, sw2)
         return bytes(data), sw1, sw2
 
     def disconnect(self) -> None:

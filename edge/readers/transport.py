@@ -17,6 +17,8 @@ Query keys used here: ``driver`` (feig, 3m; default feig), ``baud``, ``parity`` 
 from __future__ import annotations
 
 import logging
+import os
+import termios
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -80,6 +82,10 @@ def _number(url: ReaderUrl, key: str, default: float) -> float:
         raise ReaderUrlError(f"{key} must be a number, got {text!r}") from exc
 
 
+def _is_pty(path: str) -> bool:
+    return os.path.realpath(path.split("?", 1)[0]).startswith("/dev/pts/")
+
+
 def open_port(url: ReaderUrl) -> Any:
     """Open the pyserial port a URL names (raises ReaderConnectionError when it cannot be opened)."""
     import serial  # only edge.readers imports pyserial
@@ -95,10 +101,13 @@ def open_port(url: ReaderUrl) -> Any:
         if parity not in ("N", "E", "O"):
             raise ReaderUrlError(f"parity must be N, E or O, got {parity!r}")
         settings["parity"] = parity
+    if url.scheme in ("serial", "spy") and _is_pty(url.target):
+        # Linux ptys force 8 data bits without parity and refuse a second tcsetattr asking for parity
+        settings["parity"] = "N"
     timeout = min(0.05, _number(url, "timeout", 1.0))
     try:
         return serial.serial_for_url(url.pyserial_url(), timeout=timeout, **settings)
-    except (serial.SerialException, OSError) as exc:
+    except (serial.SerialException, OSError, termios.error) as exc:
         raise ReaderConnectionError(f"cannot open {url.scheme}://{url.target}: {exc}") from exc
 
 

@@ -19,12 +19,14 @@ def ascii_field(fmt: str, name: str, value: str, size: int) -> bytes:
 def read_ascii(raw: bytes) -> str | None:
     """NUL-padded printable ASCII, or None if the bytes are not that (NUL inside, control bytes)."""
     end = raw.find(0)
-    text, pad = (raw, b"") if end < 0 else (raw[:end], raw[end:])
-    if pad.strip(b"\x00"):
+    if end >= 0:
+        if raw.count(0, end) != len(raw) - end:
+            return None
+        raw = raw[:end]
+    if not raw.isascii():
         return None
-    if any(not 0x20 <= b <= 0x7E for b in text):
-        return None
-    return text.decode("ascii")
+    text = raw.decode("ascii")
+    return text if text.isprintable() else None
 
 
 def check_byte(fmt: str, name: str, value: int, lo: int, hi: int) -> int:

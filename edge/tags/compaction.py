@@ -48,16 +48,31 @@ class CompactionError(ValueError):
 
 
 def _pack(values: list[int], width: int, pad_bits: str) -> bytes:
-    bits = "".join(format(v, f"0{width}b") for v in values)
-    extra = (-len(bits)) % 8
-    bits += pad_bits[:extra] if len(pad_bits) >= extra else pad_bits + "0" * (extra - len(pad_bits))
-    return int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
+    value = 0
+    for v in values:
+        value = value << width | v
+    nbits = len(values) * width
+    extra = (-nbits) % 8
+    if extra:
+        pad = (pad_bits + "0" * 8)[:extra]
+        value = value << extra | int(pad, 2)
+        nbits += extra
+    return value.to_bytes(nbits // 8, "big")
 
 
-def _unpack(data: bytes, width: int) -> tuple[list[int], str]:
-    bits = "".join(format(b, "08b") for b in data)
-    n = len(bits) // width
-    return [int(bits[i * width : (i + 1) * width], 2) for i in range(n)], bits[n * width :]
+def _unpack(data: bytes, width: int) -> tuple[list[int], int, int]:
+    """(values, leftover bits value, leftover bit count)."""
+    nbits = len(data) * 8
+    value = int.from_bytes(data, "big")
+    n = nbits // width
+    mask = (1 << width) - 1
+    rest_len = nbits - n * width
+    values = [(value >> (nbits - (i + 1) * width)) & mask for i in range(n)]
+    return values, value & ((1 << rest_len) - 1), rest_len
+
+
+_FIVE = bytes((v | 0x40) & 0xFF for v in range(256))
+_SIX = bytes((v if v >= 0x20 else v | 0x40) & 0xFF for v in range(256))
 
 
 # -- integer ---------------------------------------------------------------------------------------------
@@ -107,13 +122,13 @@ def encode_5bit(text: str) -> bytes:
 
 
 def decode_5bit(data: bytes) -> str:
-    values, rest = _unpack(data, 5)
-    while values and values[-1] == 0 and len(rest) + 5 < 8:
-        rest = "00000" + rest
+    values, rest, rest_len = _unpack(data, 5)
+    while values and values[-1] == 0 and rest_len + 5 < 8:
+        rest_len += 5
         values.pop()
-    if not values or "1" in rest or 0 in values:
+    if not values or rest or 0 in values:
         raise InvalidFieldError(f"not a 5-bit compacted string: {data.hex()}", data=data)
-    return "".join(chr(v | 0x40) for v in values)
+    return bytes(values).translate(_FIVE).decode("ascii")
 
 
 def encode_6bit(text: str) -> bytes:
@@ -123,13 +138,14 @@ def encode_6bit(text: str) -> bytes:
 
 
 def decode_6bit(data: bytes) -> str:
-    values, rest = _unpack(data, 6)
-    if values and values[-1] == 0x20 and len(rest) + 6 < 8:
-        rest = "100000" + rest
+    values, rest, rest_len = _unpack(data, 6)
+    if values and values[-1] == 0x20 and rest_len + 6 < 8:
+        rest |= 0x20 << rest_len
+        rest_len += 6
         values.pop()
-    if not values or (rest and rest != "1" + "0" * (len(rest) - 1)):
+    if not values or (rest_len and rest != 1 << (rest_len - 1)):
         raise InvalidFieldError(f"not a 6-bit compacted string: {data.hex()}", data=data)
-    return "".join(chr(v if v >= 0x20 else v | 0x40) for v in values)
+    return bytes(values).translate(_SIX).decode("ascii")
 
 
 def encode_7bit(text: str) -> bytes:
@@ -139,13 +155,14 @@ def encode_7bit(text: str) -> bytes:
 
 
 def decode_7bit(data: bytes) -> str:
-    values, rest = _unpack(data, 7)
-    if values and values[-1] == 0x7F and len(rest) + 7 < 8:
-        rest = "1111111" + rest
+    values, rest, rest_len = _unpack(data, 7)
+    if values and values[-1] == 0x7F and rest_len + 7 < 8:
+        rest |= 0x7F << rest_len
+        rest_len += 7
         values.pop()
-    if not values or "0" in rest or 0x7F in values:
+    if not values or rest != (1 << rest_len) - 1 or 0x7F in values:
         raise InvalidFieldError(f"not a 7-bit compacted string: {data.hex()}", data=data)
-    return "".join(map(chr, values))
+    return bytes(values).decode("ascii")
 
 
 # -- ISIL ------------------------------------------------------------------------------------------------
@@ -204,36 +221,44 @@ def encode_isil(text: str) -> bytes:
     return int(joined, 2).to_bytes(len(joined) // 8, "big")
 
 
+_SWITCH_BY_CODE: dict[tuple[int, int], tuple[int, bool]] = {}
+for (_frm, _to), (_latch, _shift) in _SWITCH.items():
+    _SWITCH_BY_CODE[(_frm, _latch)] = (_to, False)
+    _SWITCH_BY_CODE[(_frm, _shift)] = (_to, True)
+
+
+_TABLES = (_SETS[_UPPER], _SETS[_LOWER], _SETS[_NUMERIC])
+
+
 def decode_isil(data: bytes) -> str:
-    bits = "".join(format(b, "08b") for b in data)
+    total = len(data) * 8
+    value = int.from_bytes(data, "big")
     pos, mode, out = 0, _UPPER, []
     shifted: int | None = None
-    while pos < len(bits):
-        rest = bits[pos:]
-        if len(rest) < 8 and "0" not in rest and shifted is None:
-            break  # padding
+    while pos < total:
+        rest_len = total - pos
+        if rest_len < 8 and shifted is None:
+            ones = (1 << rest_len) - 1
+            if value & ones == ones:
+                break  # padding
         current = mode if shifted is None else shifted
-        width = _width(current)
-        if len(rest) < width:
+        width = 4 if current == _NUMERIC else 5
+        if rest_len < width:
             raise InvalidFieldError(f"ISIL compaction ends inside a character: {data.hex()}", data=data)
-        value = int(rest[:width], 2)
         pos += width
-        table = _SETS[current]
-        if value < len(table):
-            out.append(table[value])
+        code = (value >> (total - pos)) & (15 if width == 4 else 31)
+        table = _TABLES[current]
+        if code < len(table):
+            out.append(table[code])
             shifted = None
             continue
         if shifted is not None:
             raise InvalidFieldError(f"ISIL compaction: switch code after a shift: {data.hex()}", data=data)
-        for (frm, to), (latch, shift) in _SWITCH.items():
-            if frm == current and value in (latch, shift):
-                if value == latch:
-                    mode = to
-                else:
-                    shifted = to
-                break
+        target, is_shift = _SWITCH_BY_CODE[(current, code)]
+        if is_shift:
+            shifted = target
         else:
-            raise InvalidFieldError(f"ISIL compaction: undefined code {value}: {data.hex()}", data=data)
+            mode = target
     if shifted is not None or not out:
         raise InvalidFieldError(f"ISIL compaction ends after a shift code: {data.hex()}", data=data)
     return "".join(out)
@@ -274,27 +299,42 @@ def compact(text: str, *, utf8: bool = False) -> tuple[Compaction, bytes]:
         return Compaction.UTF8, text.encode("utf-8")
 
 
+def _decode_octet(data: bytes) -> str:
+    return _check_text(data.decode("latin-1"), data)
+
+
+def _decode_utf8(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidFieldError(f"not UTF-8: {data.hex()}", data=data) from exc
+    return _check_text(text, data)
+
+
+def _check_text(text: str, data: bytes) -> str:
+    if not text.isprintable():
+        # str.isprintable() also rejects separators other than space: check the strict rule only then
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text):
+            raise InvalidFieldError(f"control characters in a text field: {data.hex()}", data=data)
+    return text
+
+
+def _decode_raw(data: bytes) -> str:
+    return data.hex().upper()
+
+
+_DECOMPACT = {
+    0: _decode_raw,
+    1: decode_integer,
+    2: decode_numeric,
+    3: decode_5bit,
+    4: decode_6bit,
+    5: decode_7bit,
+    6: _decode_octet,
+    7: _decode_utf8,
+}
+
+
 def decompact(scheme: int, data: bytes) -> str:
     """Bytes of ``scheme`` back to text (application-defined: hex)."""
-    if scheme == Compaction.INTEGER:
-        return decode_integer(data)
-    if scheme == Compaction.NUMERIC:
-        return decode_numeric(data)
-    if scheme == Compaction.FIVE_BIT:
-        return decode_5bit(data)
-    if scheme == Compaction.SIX_BIT:
-        return decode_6bit(data)
-    if scheme == Compaction.SEVEN_BIT:
-        return decode_7bit(data)
-    if scheme == Compaction.OCTET:
-        text = data.decode("latin-1")
-    elif scheme == Compaction.UTF8:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidFieldError(f"not UTF-8: {data.hex()}", data=data) from exc
-    else:
-        return data.hex().upper()
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text):
-        raise InvalidFieldError(f"control characters in a text field: {data.hex()}", data=data)
-    return text
+    return _DECOMPACT[scheme & 7](data)

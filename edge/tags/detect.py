@@ -8,6 +8,7 @@ wins. Nothing matching raises :class:`UnknownFormatError` carrying the bytes.
 
 from __future__ import annotations
 
+import array
 from collections.abc import Callable
 
 from . import iso28560_2, iso28560_3, rfid501
@@ -19,6 +20,10 @@ __all__ = ["decode", "encode", "reverse_blocks", "is_blank", "ENCODERS"]
 
 def reverse_blocks(data: bytes, block_size: int = 4) -> bytes:
     """Reverse the bytes inside each block (the last partial block too)."""
+    if block_size == 4 and len(data) % 4 == 0:
+        words = array.array("I", data)  # 4-byte items: byteswap() reverses every block in C
+        words.byteswap()
+        return words.tobytes()
     return b"".join(data[i : i + block_size][::-1] for i in range(0, len(data), block_size))
 
 
@@ -49,15 +54,21 @@ def decode(data: bytes, *, block_size: int = 4, dsfid: int | None = None) -> Lib
     blank = is_blank(data)
     if blank is not None:
         return LibraryTag(format="blank", extra=(("blank", blank),))
-    orders = [(data, False)]
-    if block_size > 1:
-        orders.append((reverse_blocks(data, block_size), True))
     candidates = list(_DECODERS)
     if dsfid == iso28560_2.DSFID:
         candidates.insert(0, candidates.pop(1))
     reasons: list[str] = []
+    flipped: bytes | None = None
     for name, looks, decoder in candidates:
-        for memory, reversed_ in orders:
+        for reversed_ in (False, True):
+            if not reversed_:
+                memory = data
+            elif block_size > 1:
+                if flipped is None:
+                    flipped = reverse_blocks(data, block_size)
+                memory = flipped
+            else:
+                continue
             if not looks(memory):
                 continue
             try:

@@ -97,9 +97,9 @@ def _read_sets(data: bytes) -> list[tuple[int, int, bytes]]:
             raise TruncatedDataError(
                 f"data set of OID {oid} at {start} needs {end + offset - start} bytes", data=data[start:]
             )
-        if data[end : end + offset].strip(b"\x00"):
+        if offset and data[end : end + offset].strip(b"\x00"):
             raise InvalidFieldError(f"non-zero offset padding after OID {oid}", data=data[end : end + offset])
-        out.append((oid, (precursor >> 4) & 0x07, bytes(data[pos:end])))
+        out.append((oid, (precursor >> 4) & 0x07, data[pos:end]))
         pos = end + offset
     return out
 
@@ -121,7 +121,7 @@ def decode(data: bytes) -> LibraryTag:
         if oid == 2:
             extra["content_parameter"] = raw.hex().upper()
             continue
-        if oid in _ISIL_OIDS and scheme == Compaction.APPLICATION_DEFINED:
+        if oid in _ISIL_OIDS and scheme == 0:
             value = decode_isil(raw)
         elif oid == 5:
             _decode_usage(scheme, raw, fields)
@@ -140,7 +140,7 @@ def decode(data: bytes) -> LibraryTag:
         half = len(si) // 2
         fields["parts_in_set"], fields["part_number"] = int(si[:half]), int(si[half:])
     fields["extra"] = tuple(sorted(extra.items()))
-    return LibraryTag(**fields)  # type: ignore[arg-type]
+    return LibraryTag._trusted(**fields)
 
 
 def _decode_usage(scheme: int, raw: bytes, fields: dict[str, object]) -> None:

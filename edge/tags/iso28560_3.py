@@ -67,10 +67,20 @@ def _stored_crc(block: bytes) -> int:
 
 def looks_like(data: bytes) -> bool:
     """Cheap test: the CRC at bytes 19-20 matches (34- or 32-byte form)."""
+    return _basic_size(data) > 0
+
+
+def _basic_size(data: bytes) -> int:
+    """34 or 32 when the stored CRC matches that form of the basic block, else 0."""
     if len(data) < 32:
-        return False
-    stored = _stored_crc(data)
-    return basic_block_crc(data[:34]) == stored or basic_block_crc(data[:32]) == stored
+        return 0
+    stored = data[19] | data[20] << 8
+    head = data[:19]
+    if len(data) >= 34 and crc16_ccitt_false(head + data[21:34]) == stored:
+        return 34
+    if crc16_ccitt_false(head + data[21:32] + b"\x00\x00") == stored:
+        return 32
+    return 0
 
 
 def _isil_parts(country: bytes, library: bytes) -> str | None:
@@ -90,12 +100,9 @@ def decode(data: bytes) -> LibraryTag:
     data = bytes(data)
     if len(data) < 32:
         raise TruncatedDataError(f"ISO 28560-3 needs at least 32 bytes, got {len(data)}", data=data)
-    stored = _stored_crc(data)
-    if len(data) >= 34 and basic_block_crc(data[:34]) == stored:
-        size = 34
-    elif basic_block_crc(data[:32]) == stored:
-        size = 32
-    else:
+    size = _basic_size(data)
+    if not size:
+        stored = _stored_crc(data)
         raise ChecksumError(
             f"ISO 28560-3 CRC mismatch: stored 0x{stored:04X}, computed 0x{basic_block_crc(data[:34]):04X}",
             data=data[:34],
@@ -131,7 +138,7 @@ def decode(data: bytes) -> LibraryTag:
     if long_pii and fields.get("primary_item_id") is None:
         raise InvalidFieldError("byte 3 = 0x01 but no library extension block holds the item id", data=block)
     fields["extra"] = tuple(sorted(extra.items()))
-    return LibraryTag(**fields)  # type: ignore[arg-type]
+    return LibraryTag._trusted(**fields)
 
 
 def _decode_extensions(data: bytes, pos: int, fields: dict[str, object], extra: dict[str, str]) -> None:

@@ -85,6 +85,14 @@ class LibraryTag:
         if not isinstance(self.extra, tuple):
             object.__setattr__(self, "extra", tuple(sorted(dict(self.extra).items())))
 
+    @classmethod
+    def _trusted(cls, **fields: Any) -> LibraryTag:
+        """Fast construction for decoders whose values are already checked (skips the frozen __init__)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(_DEFAULTS)
+        obj.__dict__.update(fields)
+        return obj
+
     @property
     def extras(self) -> Mapping[str, str]:
         return dict(self.extra)
@@ -131,3 +139,8 @@ class LibraryTag:
     def present(self) -> dict[str, object]:
         """Content fields that are set."""
         return {n: getattr(self, n) for n in self.content_fields() if getattr(self, n) is not None}
+
+
+_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(LibraryTag) if f.default is not dataclasses.MISSING
+}

@@ -68,7 +68,7 @@ def decode(data: bytes) -> LibraryTag:
         "library": str(word & 0xFFFFF),
         "custom": str(custom),
     }
-    return LibraryTag(
+    return LibraryTag._trusted(
         format=FORMAT,
         primary_item_id=barcode,
         parts_in_set=total,

@@ -132,8 +132,10 @@ def demo_tags(
             type_of_usage=1,
             title=title,
             shelf_location=shelf,
-            media_format=1,
+            media_format=1 if fmt == "iso28560-3" else None,
         )
+        if fmt == "3m-rfid501":
+            item = LibraryTag(primary_item_id=item.primary_item_id, media_format=1)
         uid = Uid.from_int(first_uid + i * 0x1_0003)
         tags.append(VirtualTag.with_item(uid, item, fmt, afi=afi, eas=True, label=title))
     return tags
