@@ -9,8 +9,8 @@ PALETTE = ("#1f6f8b", "#e07a2e", "#5b8c3a", "#8e3b8c", "#b8860b")
 
 
 def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
+    if value <= 4:
+        return 4.0  # small counts: whole-number ticks
     magnitude = 10 ** (len(str(int(value))) - 1)
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * magnitude:

@@ -1,13 +1,14 @@
 """Tag programming from the web: the server prepares each tag's data, a staff station writes it.
 
-For each item (one tag per part of a set) the server encodes the tag data with :func:`edge.tags.encode`
-(ISO 28560-3 unless the station's profile says otherwise) and queues an ``encode-tag`` command to the staff
-station. The station agent writes the blocks to the blank tag on its reader, reads them back, sets the in-stock
-security (AFI and/or EAS) and answers with ``{"ok", "uid", "verified", "error"}``. When the answer arrives the
-tag is recorded on the item (:func:`refresh`).
+For each item (one tag per part of a set) the server checks that the tag data encodes with
+:func:`edge.tags.encode` (ISO 28560-3 unless the station's profile says otherwise) and queues an ``encode-tag``
+command to the staff station (:class:`edge.agent.StationRole`), which writes the blank tag on its reader and
+answers with the tag's ``uid`` (plus ``verified`` when it read the data back). When the answer arrives the tag
+is recorded on the item (:func:`refresh`).
 
-``encode-tag`` arguments: ``barcode``, ``part_number``, ``parts_total``, ``format``, ``data_hex`` (the user
-memory, block aligned), ``afi`` (the in-stock AFI to write, 0x07), ``eas`` (true: set EAS), ``verify`` (true).
+``encode-tag`` arguments: ``tag`` (the ISO 28560-1 data elements), ``format``; and for stations that do more,
+``data_hex`` (the expected memory), ``afi`` (the in-stock AFI, 0x07), ``eas`` (true: set EAS) and ``verify``
+(true: read back and compare); ``barcode``, ``part_number`` and ``parts_total`` say which item part it is.
 """
 
 from __future__ import annotations
@@ -68,15 +69,23 @@ def station_format(station: Device) -> str:
     return fmt if fmt in WRITABLE_FORMATS else "iso28560-3"
 
 
-def tag_data(item: Item, part_number: int, circulates: bool, fmt: str) -> bytes:
-    tag = LibraryTag(
-        primary_item_id=item.barcode,
-        owner_isil=item.owner_isil,
-        type_of_usage=1 if circulates else 2,
-        parts_in_set=item.set_parts_total,
-        part_number=part_number,
-    )
-    return encode(tag, fmt)
+def tag_fields(item: Item, part_number: int, circulates: bool) -> dict[str, object]:
+    """The ISO 28560-1 data elements of one part's tag (ISO 28560 type of usage 1: circulates, 2: does not)."""
+    fields: dict[str, object] = {
+        "primary_item_id": item.barcode,
+        "type_of_usage": 1 if circulates else 2,
+        "parts_in_set": item.set_parts_total,
+        "part_number": part_number,
+    }
+    if item.owner_isil:
+        fields["owner_isil"] = item.owner_isil
+    return fields
+
+
+def tag_data(fields: dict[str, object], fmt: str) -> bytes:
+    """The tag memory for ``fields`` in ``fmt`` (encoded here too, so that a bad item is refused before any
+    command is sent)."""
+    return encode(LibraryTag(**fields), fmt)  # type: ignore[arg-type]
 
 
 def start(
@@ -104,15 +113,17 @@ def start(
         item_type = session.get(ItemType, item.item_type)
         circulates = item_type.circulates if item_type is not None else True
         for part in range(1, item.set_parts_total + 1):
+            fields = tag_fields(item, part, circulates)
             try:
-                data = tag_data(item, part, circulates, fmt)
+                data = tag_data(fields, fmt)
             except EncodeError as exc:
                 jobs.append(TagJob(barcode, part, item.set_parts_total, None, f"encode:{exc}"))
                 continue
             command = devices.issue_command(
                 session, station.device_id, "encode-tag",
-                {"barcode": barcode, "part_number": part, "parts_total": item.set_parts_total, "format": fmt,
-                 "data_hex": data.hex(), "afi": IN_STOCK_AFI, "eas": True, "verify": True},
+                {"tag": fields, "format": fmt, "barcode": barcode, "part_number": part,
+                 "parts_total": item.set_parts_total, "data_hex": data.hex(), "afi": IN_STOCK_AFI, "eas": True,
+                 "verify": True},
                 ttl=COMMAND_TTL, issued_by=principal.user_id,
             )
             jobs.append(TagJob(barcode, part, item.set_parts_total, command.command_id))
@@ -136,7 +147,7 @@ def refresh(session: Session, principal: Principal, command_ids: list[str]) -> l
         barcode = str(args.get("barcode", ""))
         part = int(args.get("part_number", 1))
         result = command.result or {}
-        if command.status == CommandStatus.DONE and result.get("ok"):
+        if command.status == CommandStatus.DONE and result.get("ok", True):
             uid = str(result.get("uid", "")).upper()
             error = _record_tag(session, principal, barcode, part, uid, str(args.get("format", "")))
             outcomes.append(TagOutcome(barcode, part, "failed" if error else "done", uid,

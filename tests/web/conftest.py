@@ -23,11 +23,12 @@ from server.db import Database
 from server.demo.seed import seed
 from server.settings import ServerSettings
 from tests.conftest import fresh_pg_database
-from tests.support import free_port, require, wait_for
+from tests.support import free_port, port_open, require, wait_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 CHROMIUM = "/usr/bin/chromium"
 SECRET = "test-secret-" + "x" * 24
+PREFIX_TOPIC = "w" + secrets.token_hex(4)  # a topic prefix of this run alone on the shared broker
 
 
 @dataclass
@@ -113,7 +114,8 @@ def _ready(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """``thuvien server`` as a real process on a fresh, seeded PostgreSQL database."""
+    """``thuvien server`` as a real process on a fresh, seeded PostgreSQL database, ingesting from Mosquitto."""
+    require(port_open("127.0.0.1", 1883), "Mosquitto at 127.0.0.1:1883")
     with fresh_pg_database("web") as url:
         db = Database(url)
         migrate.upgrade(db)
@@ -126,7 +128,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "THUVIEN_SECRET_KEY": SECRET,
             "THUVIEN_HTTP__PUBLIC_URL": f"http://127.0.0.1:{port}",
             "THUVIEN_SIP2__ENABLED": "false",
-            "THUVIEN_MQTT__ENABLED": "false",
+            "THUVIEN_MQTT__ENABLED": "true",
+            "THUVIEN_MQTT__TOPIC_PREFIX": PREFIX_TOPIC,
+            "THUVIEN_MQTT__CLIENT_ID": "ingest-web-" + secrets.token_hex(4),
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("THUVIEN_CONFIG", None)
