@@ -285,7 +285,8 @@ class CirculationService:
             def refuse(error: CirculationError) -> None:
                 if not no_block:
                     raise error
-                concerns.append(f"{error.code}: {error.message}")
+                codes = ",".join(c for c, _ in error.reasons) if isinstance(error, PatronBlocked) else error.code
+                concerns.append(f"{codes}: {error.message}")
 
             current = self._open_loan(session, item.id)
             if current is not None and current.patron_id == patron.id:

@@ -1,6 +1,9 @@
+"""Circulation fixtures. The domain tests run on SQLite (fast); ``test_postgres.py`` repeats the lifecycle
+and the races on the real PostgreSQL server (each engineer's suite must stay within a few minutes)."""
+
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,14 +19,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
+def db(sqlite_db: Database) -> Iterator[Database]:
+    yield sqlite_db
+
+
+@pytest.fixture
 def world(db: Database) -> World:
     return build_world(db)
 
 
+def make_service(db: Database, clock: Clock) -> CirculationService:
+    return CirculationService(db, ServerSettings(demo=True, database=DatabaseSettings(url=db.url)), clock=clock)
+
+
 @pytest.fixture
 def service(db: Database, world: World, clock: Clock) -> CirculationService:
-    settings = ServerSettings(demo=True, database=DatabaseSettings(url=db.url))
-    return CirculationService(db, settings, clock=clock)
-
-
-__all__ = ["dt"]
+    return make_service(db, clock)
