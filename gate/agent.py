@@ -20,7 +20,7 @@ from typing import Any
 from edge.contract import Command
 from edge.readers import ReaderError, ReaderState, TagReader
 
-from .counter import AisleBeams, BeamFault, InputSource, ReaderInputs, VisitorCounter
+from .counter import AisleBeams, BeamFault, InputSource, LineCounter, ReaderInputs, VisitorCounter
 from .detector import Alarm, Detector, DetectorConfig, utcnow
 from .events import (
     EventSink,
@@ -69,6 +69,7 @@ class GateAgent:
         outputs: Callable[[TagReader], AlarmOutput] = lambda _reader: NullOutput(),
         counting: CountingConfig | None = None,
         inputs: Callable[[TagReader], InputSource] = ReaderInputs,
+        line_counter: Callable[[], LineCounter] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], None] | None = None,
         wall: Callable[[], dt.datetime] = utcnow,
@@ -82,6 +83,8 @@ class GateAgent:
         self.sink = sink
         self.outputs_factory = outputs
         self.inputs_factory = inputs
+        self.line_counter_factory = line_counter
+        self._line: LineCounter | None = None
         self.clock = clock
         self.wall = wall
         self._stop = threading.Event()
@@ -171,7 +174,7 @@ class GateAgent:
             self._close_reader()
             self._schedule_reopen()
             return 0.0
-        if self.counter is not None and self.clock() >= self._next_poll and detector.state is ReaderState.CONNECTED:
+        if self.counter is not None and self.clock() >= self._next_poll:
             self._poll_beams()
         if self.counter is not None and self.clock() >= self._period_end:
             self._close_period()
@@ -201,7 +204,8 @@ class GateAgent:
             self.detector.reader = reader
             self.detector.outputs = outputs
             self.detector.set_state(ReaderState.CONNECTED, "reopened")
-        self._inputs = self.inputs_factory(reader) if self.counter is not None else None
+        uses_inputs = self.counter is not None and self.line_counter_factory is None
+        self._inputs = self.inputs_factory(reader) if uses_inputs else None
         self._report_state(ReaderState.CONNECTED, f"opened {getattr(reader, 'name', reader)!s}")
         return True
 
@@ -222,8 +226,13 @@ class GateAgent:
     # -- counting -----------------------------------------------------------------------------------------
 
     def _poll_beams(self) -> None:
-        assert self.counter is not None and self._inputs is not None
+        assert self.counter is not None
         self._next_poll = self.clock() + self.counting.poll_s
+        if self.line_counter_factory is not None:
+            self._poll_line_counter()
+            return
+        if self._inputs is None or self.detector is None or self.detector.state is not ReaderState.CONNECTED:
+            return
         try:
             levels = self._inputs.read_inputs()
         except ReaderError as exc:
@@ -232,6 +241,26 @@ class GateAgent:
         _crossings, faults = self.counter.update(self.clock(), levels)
         for fault in faults:
             self._emit_fault(fault)
+
+    def _poll_line_counter(self) -> None:
+        assert self.counter is not None and self.line_counter_factory is not None
+        try:
+            if self._line is None:
+                self._line = self.line_counter_factory()
+            events = self._line.poll()
+        except Exception as exc:  # the counter's port went away: reopen on a later poll
+            log.warning("gate %s: people counter: %s", self.device_id, exc)
+            self._line = None
+            self._next_poll = self.clock() + max(self.counting.poll_s, self.reconnect_min_s)
+            return
+        for what, aisle in events:
+            try:
+                if what in ("in", "out"):
+                    self.counter.record(aisle, what)
+                else:
+                    self._emit_fault(BeamFault(aisle, "counter", 0, what == "blocked", 0.0))
+            except ValueError as exc:
+                log.warning("gate %s: people counter: %s", self.device_id, exc)
 
     def _close_period(self) -> None:
         assert self.counter is not None

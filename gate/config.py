@@ -35,7 +35,7 @@ from edge.firmware.profile import Profile, ProfileError, load_profile
 from edge.readers import TagReader
 
 from .agent import CountingConfig
-from .counter import AisleBeams
+from .counter import AisleBeams, LineCounter
 from .detector import DetectionMode, DetectorConfig, FastMode
 from .outputs import AlarmOutput, CommandOutput, NullOutput, ReaderOutputs
 
@@ -46,6 +46,7 @@ __all__ = [
     "CountingOptions",
     "SimulationOptions",
     "parse_options",
+    "line_counter_factory",
 ]
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,10 @@ class AisleOption(_Strict):
 
 class CountingOptions(_Strict):
     enabled: bool = True
+    source: Literal["reader-inputs", "line-counter"] = "reader-inputs"
+    counter_url: str | None = None
+    """``line-counter``: where the people counter's lines arrive (``serial:///dev/serial/by-id/...?baud=9600&parity=N``,
+    ``socket://host:port``); opened by ``edge.readers.transport``."""
     aisles: list[AisleOption] | None = None
     poll_s: float = Field(default=0.05, gt=0)
     period_s: float = Field(default=900.0, gt=0)
@@ -161,7 +166,13 @@ class GateOptions(_Strict):
     def counting_config(self, profile: Profile | None = None) -> CountingConfig:
         c = self.counting
         aisles: list[AisleBeams] = []
-        if c.enabled:
+        if c.enabled and c.source == "line-counter":
+            if not c.counter_url:
+                raise SettingsError("gate counting: source 'line-counter' needs options.counting.counter_url")
+            numbers = sorted({a.aisle for a in c.aisles}) if c.aisles else [1]
+            # the counter decides direction itself: the aisles need no inputs of ours
+            aisles = [AisleBeams(n, -2 * n, -2 * n - 1) for n in numbers]
+        elif c.enabled:
             if c.aisles is not None:
                 aisles = [AisleBeams(a.aisle, a.outer, a.inner, a.blocked_level) for a in c.aisles]
             elif profile is not None and profile.beam_inputs:
@@ -206,3 +217,18 @@ def parse_options(options: dict[str, Any]) -> GateOptions:
         where = ".".join(str(p) for p in first.get("loc", ())) or "options"
         more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
         raise SettingsError(f"setting 'options.{where}': {first.get('msg')}{more}") from None
+
+
+def line_counter_factory(options: GateOptions) -> Callable[[], LineCounter] | None:
+    """How to open the external people counter, when the settings name one."""
+    url = options.counting.counter_url
+    if not options.counting.enabled or options.counting.source != "line-counter" or not url:
+        return None
+    counter_url: str = url
+
+    def open_counter() -> LineCounter:
+        from edge.readers.transport import open_port, parse_url
+
+        return LineCounter(open_port(parse_url(counter_url)))
+
+    return open_counter

@@ -6,8 +6,9 @@ not counted. A beam blocked for longer than ``blocked_limit_s`` (a parked trolle
 is reported as a fault once, and cleared when it is free again; a blocked beam counts nobody meanwhile.
 
 Beam states come from an :class:`InputSource`: the reader's digital inputs (:class:`ReaderInputs`) or any
-other source that returns ``{input number: level}`` (a serial people counter driver in ``edge`` would be
-one). All timing is monotonic.
+other source that returns ``{input number: level}``. A people counter that decides direction itself and
+reports each crossing as a text line (on a serial line or TCP, opened by ``edge``) is read by
+:class:`LineCounter` and fed with :meth:`VisitorCounter.record`. All timing is monotonic.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ __all__ = [
     "ReaderInputs",
     "VisitorCounter",
     "VisitorPeriod",
+    "LineCounter",
+    "parse_counter_line",
 ]
 
 log = logging.getLogger(__name__)
@@ -186,6 +189,18 @@ class VisitorCounter:
         self.faults += faults
         return crossings, faults
 
+    def record(self, aisle: int, direction: str) -> None:
+        """Count a crossing an external counter decided (``"in"`` or ``"out"``)."""
+        counter = next((a for a in self.aisles if a.beams.aisle == aisle), None)
+        if counter is None:
+            raise ValueError(f"no aisle {aisle!r} at this gate (aisles {[a.beams.aisle for a in self.aisles]})")
+        if direction == "in":
+            counter.count_in += 1
+        elif direction == "out":
+            counter.count_out += 1
+        else:
+            raise ValueError(f"direction must be 'in' or 'out', got {direction!r}")
+
     @property
     def total_in(self) -> int:
         return sum(a.count_in for a in self.aisles)
@@ -212,3 +227,54 @@ class VisitorCounter:
         )
         self.period_start = end
         return period
+
+
+class _Stream(Protocol):
+    def read(self, size: int = 1, /) -> bytes: ...
+
+    @property
+    def in_waiting(self) -> int: ...
+
+
+def parse_counter_line(line: str) -> tuple[str, int] | None:
+    """``IN``, ``OUT 2``, ``BLOCKED 1``, ``CLEAR 1`` (case-insensitive; aisle 1 when absent); None if not one."""
+    words = line.strip().upper().split()
+    if not words or words[0] not in ("IN", "OUT", "BLOCKED", "CLEAR"):
+        return None
+    aisle = 1
+    if len(words) > 1:
+        if not words[1].isdigit() or int(words[1]) < 1:
+            return None
+        aisle = int(words[1])
+    return words[0].lower(), aisle
+
+
+class LineCounter:
+    """A people counter reporting one crossing (or beam fault) per text line on a byte stream."""
+
+    def __init__(self, stream: _Stream, *, max_line: int = 256) -> None:
+        self.stream = stream
+        self.max_line = max_line
+        self._buffer = b""
+        self.bad_lines = 0
+
+    def poll(self) -> list[tuple[str, int]]:
+        """What arrived since the last poll: ("in" | "out" | "blocked" | "clear", aisle)."""
+        waiting = self.stream.in_waiting
+        if waiting:
+            self._buffer += self.stream.read(waiting)
+        events: list[tuple[str, int]] = []
+        while b"\n" in self._buffer:
+            raw, self._buffer = self._buffer.split(b"\n", 1)
+            text = raw.decode("ascii", errors="replace")
+            parsed = parse_counter_line(text)
+            if parsed is None:
+                if text.strip():
+                    self.bad_lines += 1
+                    log.debug("people counter: ignored line %r", text)
+                continue
+            events.append(parsed)
+        if len(self._buffer) > self.max_line:
+            self.bad_lines += 1
+            self._buffer = b""
+        return events

@@ -18,7 +18,7 @@ from edge.firmware.profile import Profile
 from edge.readers import TagReader
 
 from .agent import CommandRejected, GateAgent
-from .config import GateOptions, SimulationOptions, parse_options
+from .config import GateOptions, SimulationOptions, line_counter_factory, parse_options
 from .sim import GateWorld, SimClock, SimTag, SimulatorBridge, Traffic, WorldReader
 
 __all__ = ["GateRole", "ContextSink", "SimulatedGate"]
@@ -116,6 +116,7 @@ class GateRole(BaseRole):
             detector=detector,
             outputs=options.output_factory(profile),
             counting=options.counting_config(profile),
+            line_counter=line_counter_factory(options),
             idle_s=options.idle_s(profile),
             max_silence_s=options.max_silence_s,
         )

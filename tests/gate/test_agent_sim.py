@@ -182,3 +182,39 @@ def test_silence_alarm_command_keeps_outputs_off_but_still_reports() -> None:
         gate.agent.handle_command(_command("silence-alarm", {"seconds": 30}, expires_in=-1))
     with pytest.raises(CommandRejected, match="seconds"):
         gate.agent.handle_command(_command("silence-alarm", {"seconds": "x"}))
+
+
+def test_an_external_people_counter_on_a_line_stream() -> None:
+    from gate.counter import LineCounter
+
+    from .test_counter import FakeStream
+
+    stream = FakeStream()
+    opened: list[LineCounter] = []
+
+    def open_counter() -> LineCounter:
+        if not opened:
+            opened.append(LineCounter(stream))
+            raise OSError("port busy")  # the first open fails: retried later
+        return opened[0]
+
+    clock = SimClock()
+    world = GateWorld(clock)
+    sink = MemorySink()
+    agent = GateAgent(
+        "gate-1",
+        lambda: WorldReader(world),
+        sink,
+        counting=CountingConfig(aisles=(AisleBeams(1, -2, -3),), poll_s=0.05, period_s=600),
+        line_counter=open_counter,
+        clock=clock,
+        wait=clock.wait,
+    )
+    stream.data = b"IN\nIN\nOUT\nBLOCKED 1\nCLEAR 1\n"
+    end = clock.now() + 3
+    while clock.now() < end:
+        clock.wait(agent.step() or 0.01)
+    agent.close()
+    (visitors,) = sink.of("visitors")
+    assert (visitors.data["count_in"], visitors.data["count_out"]) == (2, 1)
+    assert [f.data["state"] for f in sink.of("beam_fault")] == ["blocked", "clear"]

@@ -11,7 +11,7 @@ from edge.agent import Agent, EdgeSettings
 from edge.config import SettingsError, load_settings
 from edge.contract import Command, Event
 from gate.cli import main
-from gate.config import parse_options
+from gate.config import line_counter_factory, parse_options
 from gate.detector import DetectionMode, FastMode
 from gate.role import GateRole
 from tests.support import free_port, wait_for
@@ -126,3 +126,12 @@ def test_the_gate_role_puts_alarms_and_visitors_in_the_agent_outbox(tmp_path: Pa
         assert role.telemetry()["gate_alarms"] >= 1
     finally:
         agent.stop()
+
+
+def test_a_line_counter_needs_its_url() -> None:
+    with pytest.raises(SettingsError, match="counter_url"):
+        parse_options({"counting": {"source": "line-counter"}}).counting_config()
+    options = parse_options({"counting": {"source": "line-counter", "counter_url": "socket://127.0.0.1:9"}})
+    assert [a.aisle for a in options.counting_config().aisles] == [1]
+    assert line_counter_factory(options) is not None
+    assert line_counter_factory(parse_options({})) is None

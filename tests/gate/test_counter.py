@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from gate.counter import AisleBeams, AisleCounter, VisitorCounter
+from gate.counter import AisleBeams, AisleCounter, LineCounter, VisitorCounter, parse_counter_line
 
 
 def feed(counter: AisleCounter, samples: list[tuple[bool, bool]], start: float = 0.0) -> list[str | None]:
@@ -71,3 +71,36 @@ def test_inverted_inputs_and_bad_wiring() -> None:
         AisleBeams(1, 3, 3)
     with pytest.raises(ValueError, match="own input"):
         VisitorCounter([AisleBeams(1, 1, 2), AisleBeams(2, 2, 3)])
+
+
+class FakeStream:
+    def __init__(self) -> None:
+        self.data = b""
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self.data)
+
+    def read(self, size: int = 1) -> bytes:
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+
+def test_a_people_counter_reporting_lines() -> None:
+    assert parse_counter_line("in") == ("in", 1)
+    assert parse_counter_line(" OUT 2\r") == ("out", 2)
+    assert parse_counter_line("BLOCKED 1") == ("blocked", 1)
+    assert parse_counter_line("hello") is None and parse_counter_line("IN x") is None
+    stream = FakeStream()
+    counter = LineCounter(stream)
+    stream.data = b"IN\r\nOUT 2\nIN 2\nnoise\nOU"
+    assert counter.poll() == [("in", 1), ("out", 2), ("in", 2)]
+    stream.data = b"T 1\n"
+    assert counter.poll() == [("out", 1)]
+    assert counter.bad_lines == 1
+    visitors = VisitorCounter([AisleBeams(1, -2, -3), AisleBeams(2, -4, -5)])
+    for direction, aisle in [("in", 1), ("out", 2), ("in", 2)]:
+        visitors.record(aisle, direction)
+    assert (visitors.total_in, visitors.total_out) == (2, 1)
+    with pytest.raises(ValueError, match="no aisle 7"):
+        visitors.record(7, "in")
