@@ -23,7 +23,9 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -110,6 +112,7 @@ class ControllerSettings:
     receipt_mode: str = "ask"  # ask | print | email | none
     default_lang: Lang = "vi"
     store_and_forward: bool = False
+    parallel_checkouts: int = 1  # > 1 needs an Ils that takes concurrent calls (a pool of SIP2 connections)
 
 
 @dataclass
@@ -232,6 +235,9 @@ class KioskController:
         self._cue_serial = 0
         self._serial = 0
         self._busy = False
+        self._working = False
+        self._pool: ThreadPoolExecutor | None = None
+        self._front: deque[Event] = deque()
         self.view = self._snapshot()
 
     # -- plumbing --------------------------------------------------------------------------------------
@@ -244,24 +250,46 @@ class KioskController:
         """Queue an event (any thread)."""
         self._queue.put(event)
 
-    def process_pending(self) -> int:
-        """Handle every queued event on this thread (tests); returns how many."""
-        count = 0
+    def _more_tags(self) -> list[TagSeen]:
+        """Tags already waiting in the queue, so that a stack is lent as a batch (other events keep their turn)."""
+        tags: list[TagSeen] = []
         while True:
             try:
                 event = self._queue.get_nowait()
             except queue.Empty:
+                return tags
+            if isinstance(event, TagSeen):
+                tags.append(event)
+            else:
+                self._front.append(event)
+                return tags
+
+    def _next(self, timeout: float | None) -> Event | None:
+        if self._front:
+            return self._front.popleft()
+        try:
+            if timeout is None:
+                return self._queue.get_nowait()
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def process_pending(self) -> int:
+        """Handle every queued event on this thread (tests); returns how many."""
+        count = 0
+        while True:
+            event = self._next(None)
+            if event is None:
                 return count
             self.handle(event)
             count += 1
 
     def run(self, stop: threading.Event, *, poll: float = 0.1) -> None:
         while not stop.is_set():
-            try:
-                event: Event = self._queue.get(timeout=poll)
-            except queue.Empty:
-                event = Tick()
-            self.handle(event)
+            event = self._next(poll)
+            self.handle(event if event is not None else Tick())
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
     def handle(self, event: Event) -> None:
         try:
@@ -434,6 +462,9 @@ class KioskController:
         if self.screen in (Screen.BORROW, Screen.RETURN, Screen.CONFIRM_COUNT):
             self._touch()
             self._add_tag(event)
+            for more in self._more_tags():
+                self.pad[more.uid] = more
+                self._add_tag(more)
             self._work()
         elif self.screen is Screen.RENEW and event.tag is not None and event.tag.primary_item_id:
             self._touch()
@@ -532,28 +563,62 @@ class KioskController:
                 self.screen = Screen.CONFIRM_COUNT
                 self._headline = ("KIOSK-CHECKOUT-006", {"count": len(pending)})
 
+    def has_work(self) -> bool:
+        """True while events wait or items are being lent/returned (any thread may ask)."""
+        return self._working or bool(self._front) or not self._queue.empty()
+
     def _work(self) -> None:
         """Lend or return every item that is ready (complete, identified, confirmed when required)."""
         if self.screen not in (Screen.BORROW, Screen.RETURN):
             return
-        for item in list(self.items.values()):
-            if item.state is not ItemState.IDENTIFIED:
-                continue
-            if self.screen is Screen.BORROW:
-                if self.settings.confirm_count and item.key not in self._confirmed:
-                    continue
+        self._working = True
+        try:
+            self._work_items()
+        finally:
+            self._working = False
+
+    def _work_items(self) -> None:
+        ready = [i for i in self.items.values() if i.state is ItemState.IDENTIFIED]
+        if self.screen is Screen.BORROW:
+            if self.settings.confirm_count:
+                ready = [i for i in ready if i.key in self._confirmed]
+            if len(ready) > 1 and self.settings.parallel_checkouts > 1:
+                self._lend_many(ready)
+                return
+            for item in ready:
                 self._lend(item)
-            else:
+        else:
+            for item in ready:
                 self._return(item)
 
     # -- borrowing -------------------------------------------------------------------------------------
 
+    def _checkout(self, item: _Item) -> LoanResult | IlsUnavailable:
+        try:
+            return self.ils.checkout(self.patron_id, item.item_id, self.pin)
+        except IlsUnavailable as exc:
+            return exc
+
     def _lend(self, item: _Item) -> None:
         item.state = ItemState.WORKING
         self._publish()
-        try:
-            loan = self.ils.checkout(self.patron_id, item.item_id, self.pin)
-        except IlsUnavailable:
+        self._lent(item, self._checkout(item))
+
+    def _lend_many(self, items: list[_Item]) -> None:
+        """Several checkouts in flight at once (one SIP2 connection each); each tag is written as its yes
+        arrives, while the other checkouts are still on their way."""
+        for item in items:
+            item.state = ItemState.WORKING
+        self._publish()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.settings.parallel_checkouts, thread_name_prefix="kiosk-sip2")
+        futures = {self._pool.submit(self._checkout, item): item for item in items}
+        for future in as_completed(futures):
+            self._lent(futures[future], future.result())
+            self._publish()
+
+    def _lent(self, item: _Item, loan: LoanResult | IlsUnavailable) -> None:
+        if isinstance(loan, IlsUnavailable):
             self.offline = True
             item.state, item.code, item.params = ItemState.REFUSED, "KIOSK-OFFLINE-004", {}
             self._cue_sound("failure")

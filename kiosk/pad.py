@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from edge.iso15693 import Uid
@@ -36,8 +37,13 @@ class PadScanner:
         misses: int = 2,
         read_attempts: int = 3,
         afi: int | None = None,
+        busy: Callable[[], bool] | None = None,
+        busy_interval: float = 0.3,
     ) -> None:
         self.reader = reader
+        # While the kiosk is writing tags, inventories only steal air time from the writes: poll less often.
+        self.busy = busy
+        self.busy_interval = busy_interval
         self.emit = emit
         self.interval = interval
         self.misses = misses
@@ -71,15 +77,16 @@ class PadScanner:
             if event is not None:
                 self._present[uid] = 0
                 events.append(event)
+                self.emit(event)  # at once: the controller lends this one while the next is read
         for uid in list(self._present):
             if uid in found:
                 continue
             self._present[uid] += 1
             if self._present[uid] >= self.misses:
                 del self._present[uid]
-                events.append(TagLeft(uid, self.reader.name))
-        for event in events:
-            self.emit(event)
+                left = TagLeft(uid, self.reader.name)
+                events.append(left)
+                self.emit(left)
         return events
 
     def _identify(self, uid: Uid) -> PadEvent | None:
@@ -123,7 +130,12 @@ class PadScanner:
                 self.poll_once()
             except Exception:
                 log.exception("pad scanner failed; continuing")
-            self._stop.wait(self.interval)
+            if self.busy is not None and self.busy():
+                deadline = time.monotonic() + self.busy_interval
+                while self.busy() and time.monotonic() < deadline and not self._stop.wait(0.005):
+                    pass
+            else:
+                self._stop.wait(self.interval)
 
     def stop(self) -> None:
         self._stop.set()

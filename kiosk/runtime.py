@@ -15,7 +15,7 @@ from edge.readers import TagReader, open_reader
 
 from .controller import ControllerSettings, KioskController
 from .events import EventSink, JsonlSink, MemorySink, OutboxSink
-from .ils import Journal, OfflinePolicy, ResilientIls, Sip2Client, Sip2Config
+from .ils import Journal, OfflinePolicy, ResilientIls, Sip2Config, Sip2Pool
 from .ils.offline import JournalEntry
 from .pad import PadScanner
 from .receipts import EmailReceipts, EscposPrinter, FilePrinter, ReceiptPrinter
@@ -105,7 +105,7 @@ class KioskRuntime:
         self.reader = reader if reader is not None else open_reader(settings.reader.url)
         self.sink = _sink(settings)
         s = settings.sip2
-        self.sip2 = Sip2Client(
+        self.sip2 = Sip2Pool(
             Sip2Config(
                 host=s.host,
                 port=s.port,
@@ -118,7 +118,8 @@ class KioskRuntime:
                 error_detection=s.error_detection,
                 timeout=s.timeout_seconds,
                 retries=s.retries,
-            )
+            ),
+            s.connections,
         )
         policy = OfflinePolicy(settings.offline.policy)
         self.journal = Journal(settings.offline.journal or k.data_dir / "journal.db")
@@ -148,6 +149,7 @@ class KioskRuntime:
                 receipt_mode=settings.receipts.mode,
                 default_lang=k.language,
                 store_and_forward=policy is OfflinePolicy.STORE_AND_FORWARD,
+                parallel_checkouts=s.connections,
             ),
             printer=printer,
             email=email,
@@ -158,6 +160,7 @@ class KioskRuntime:
             self.controller.post,
             interval=settings.reader.interval_seconds,
             misses=settings.reader.misses,
+            busy=self.controller.has_work,
         )
         self.controller.forget_tag = self.scanner.forget
         self._stop = threading.Event()

@@ -69,6 +69,7 @@ class Sip2Section(_Section):
     error_detection: bool = True
     timeout_seconds: float = Field(default=5.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
+    connections: int = Field(default=3, ge=1, le=8)  # checkouts of a stack in flight together
 
     @field_validator("encoding")
     @classmethod

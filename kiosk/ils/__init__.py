@@ -12,6 +12,7 @@ Errors (see :mod:`kiosk.ils.errors`)::
 
 from .errors import IlsError, IlsLoginRefused, IlsUnavailable, Sip2ChecksumError, Sip2FrameError, Sip2ProtocolError
 from .offline import Journal, OfflinePolicy, ResilientIls
+from .pool import Sip2Pool
 from .port import Ils, ItemInfo, LoanResult, PatronInfo, RenewAllResult, ReturnResult
 from .sip2 import Sip2Client, Sip2Config
 
@@ -24,6 +25,7 @@ __all__ = [
     "ReturnResult",
     "Sip2Client",
     "Sip2Config",
+    "Sip2Pool",
     "Journal",
     "OfflinePolicy",
     "ResilientIls",
