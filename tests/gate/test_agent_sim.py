@@ -218,3 +218,30 @@ def test_an_external_people_counter_on_a_line_stream() -> None:
     (visitors,) = sink.of("visitors")
     assert (visitors.data["count_in"], visitors.data["count_out"]) == (2, 1)
     assert [f.data["state"] for f in sink.of("beam_fault")] == ["blocked", "clear"]
+
+
+def test_eas_mode_alarms_on_the_eas_bit_and_names_a_lone_item() -> None:
+    from gate.detector import DetectionMode
+
+    gate = Gate(mode=DetectionMode.EAS)
+    borrowed = SimTag.item(ON_LOAN, "3000000005", secured=False)
+    gate.world.walk(Walker(gate.clock.now() + 0.2, "out", [borrowed]))
+    gate.run_for(3)
+    assert gate.alarms() == []
+    book = SimTag.item(DE_MEN, "3000000004")
+    gate.world.walk(Walker(gate.clock.now() + 0.2, "out", [book]))
+    gate.run_for(3)
+    (alarm,) = gate.alarms()
+    assert alarm["source"] == "eas" and alarm["tag_uid"] == DE_MEN
+    assert isinstance(alarm["item"], dict) and alarm["item"]["barcode"] == "3000000004"
+
+
+def test_a_tag_that_answers_but_cannot_be_read_is_reported_by_uid() -> None:
+    gate = Gate()
+    broken = SimTag.item(DE_MEN, "3000000004", readable=False)
+    gate.world.walk(Walker(gate.clock.now() + 0.2, "out", [broken]))
+    gate.run_for(3)
+    (alarm,) = gate.alarms()
+    assert alarm["tag_uid"] == DE_MEN and alarm["item"] is None
+    assert "TagResponseError" in str(alarm["identity_error"])
+    assert gate.output.activations == 1
