@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -187,6 +187,7 @@ class Processor:
             session.scalars(select(DeviceEvent.event_id).where(DeviceEvent.event_id.in_(candidate_ids))).all()
         )
         now = self.now()
+        rows: list[dict[str, Any]] = []
         for message, topic, event, error in decoded:
             ack_topic = _ack_topic(topic)
             if event is None:
@@ -195,7 +196,7 @@ class Processor:
                 qid = _quarantine_id(message)
                 if qid not in stored:
                     stored.add(qid)
-                    session.add(_quarantined(qid, topic, message, error.reason, str(error), now))
+                    rows.append(_quarantined(qid, topic, message, error.reason, str(error), now))
                     outcome.counters[f"quarantined.{error.reason}"] += 1
                 else:
                     outcome.counters["duplicate"] += 1
@@ -209,18 +210,19 @@ class Processor:
             stored.add(event.event_id)
             entry = known.get(topic.device_id)
             reason = self._check(topic, event, entry, now)
-            row = DeviceEvent(
-                event_id=event.event_id,
-                device_id=event.device_id,
-                kind=event.kind,
-                occurred_at=event.occurred_at,
-                received_at=message.received_at,
-                payload=event.model_dump(mode="json"),
-                status=EventStatus.APPLIED,
-            )
+            row: dict[str, Any] = {
+                "event_id": event.event_id,
+                "device_id": event.device_id,
+                "kind": event.kind,
+                "occurred_at": event.occurred_at,
+                "received_at": message.received_at,
+                "payload": event.model_dump(mode="json"),
+                "status": EventStatus.APPLIED.value,
+                "reason": None,
+            }
+            rows.append(row)
             if reason is not None:
-                row.status, row.reason = EventStatus.QUARANTINED, f"{reason[0]}: {reason[1]}"[:2000]
-                session.add(row)
+                _quarantine(row, f"{reason[0]}: {reason[1]}")
                 outcome.counters[f"quarantined.{reason[0]}"] += 1
                 log.warning("event %s from %s quarantined: %s", event.event_id, topic.device_id, reason[1])
                 continue
@@ -230,7 +232,6 @@ class Processor:
                 device.last_seen_at = message.received_at
             handler = handler_for(event.kind)
             if handler is None:
-                session.add(row)
                 outcome.counters["applied"] += 1
                 continue
             try:
@@ -238,15 +239,15 @@ class Processor:
                     handler(session, device, event)
                     session.flush()
             except RejectEvent as exc:
-                row.status, row.reason = EventStatus.QUARANTINED, f"rejected: {exc.reason}"
+                _quarantine(row, f"rejected: {exc.reason}")
                 outcome.counters["quarantined.rejected"] += 1
             except Exception as exc:
                 log.exception("handler of %s failed on event %s", event.kind, event.event_id)
-                row.status, row.reason = EventStatus.QUARANTINED, f"handler_failed: {type(exc).__name__}: {exc}"[:2000]
+                _quarantine(row, f"handler_failed: {type(exc).__name__}: {exc}")
                 outcome.counters["quarantined.handler_failed"] += 1
             else:
                 outcome.counters["applied"] += 1
-            session.add(row)
+        _insert_events(session, rows)
 
     def _check(
         self, topic: ParsedTopic, event: Event, entry: _Known | None, now: dt.datetime
@@ -385,24 +386,55 @@ def _event_id_of(payload: bytes) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
+def _quarantine(row: dict[str, Any], reason: str) -> None:
+    row["status"] = EventStatus.QUARANTINED.value
+    row["reason"] = reason[:2000]
+
+
+_COPY_PG = (
+    "COPY device_events (event_id, device_id, kind, occurred_at, received_at, payload, status, reason) FROM STDIN"
+)
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert event rows in bulk: ORM objects per event cost more than the database does."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        # COPY is the cheapest way into PostgreSQL; a duplicate event_id (another consumer stored it in the
+        # meantime) fails the whole batch, which process() then retries message by message.
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(_COPY_PG) as copy:
+            for r in rows:
+                copy.write_row(
+                    (r["event_id"], r["device_id"], r["kind"], r["occurred_at"], r["received_at"],
+                     Jsonb(r["payload"]), r["status"], r["reason"])
+                )
+        return
+    session.execute(insert(DeviceEvent), [{**r, "status": EventStatus(r["status"])} for r in rows])
+
+
 def _quarantined(
     qid: str, topic: ParsedTopic, message: Incoming, reason: str, detail: str, now: dt.datetime
-) -> DeviceEvent:
+) -> dict[str, Any]:
     try:
         document: Any = json.loads(message.payload)
     except (ValueError, UnicodeDecodeError):
         document = None
     payload = document if isinstance(document, dict) else {"raw": message.payload[:4000].decode("utf-8", "replace")}
-    return DeviceEvent(
-        event_id=qid,
-        device_id=topic.device_id,
-        kind=(topic.name or "unknown")[:32],
-        occurred_at=now,
-        received_at=message.received_at,
-        payload={"topic": message.topic, "document": payload},
-        status=EventStatus.QUARANTINED,
-        reason=f"{reason}: {detail}"[:2000],
-    )
+    return {
+        "event_id": qid,
+        "device_id": topic.device_id[:64],
+        "kind": (topic.name or "unknown")[:32],
+        "occurred_at": now,
+        "received_at": message.received_at,
+        "payload": {"topic": message.topic, "document": payload},
+        "status": EventStatus.QUARANTINED.value,
+        "reason": f"{reason}: {detail}"[:2000],
+    }
 
 
 def _merge(into: Outcome, other: Outcome) -> None:
