@@ -6,6 +6,7 @@ CRC-16 variants per 36-byte frame.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -44,6 +45,8 @@ def per_call_us(func: Callable[[], object], *, budget_s: float = 0.4) -> float:
 
 
 def main() -> int:
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs (figures grow with contention)")
     cases = [
         ("iso28560-3 basic block", "iso28560-3", BASIC, iso28560_3.decode),
         ("iso28560-3 + title/shelf ext.", "iso28560-3", FULL, iso28560_3.decode),

@@ -8,6 +8,7 @@ The 3M protocol over a pty, and the FEIG driver with timing off (pure host-side 
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -41,6 +42,8 @@ def one_stack(url: str) -> tuple[float, int]:
 
 
 def main() -> int:
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs (figures grow with contention)")
     tags = demo_tags(10)
     uids = [t.uid for t in tags]
     _, inventory_us = HIGH_RATE.anticollision(uids)

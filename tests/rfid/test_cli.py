@@ -141,3 +141,44 @@ def test_wedge_stream() -> None:
             writer.write("PATRON-0042\n")
         event = wedge.wait_for_card(5)
         assert event is not None and event.card_id == "PATRON-0042"
+
+
+# pyserial's spy:// never closes its log file; the ResourceWarning is pyserial's, not ours
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_spy_url_logs_the_traffic(tmp_path: Path) -> None:
+    log = tmp_path / "spy.log"
+    with ReaderSimulator("feig", "pty", demo_tags(1), timing=False) as sim:
+        device = sim.url.split("://", 1)[1].split("?", 1)[0]
+        reader = open_reader(f"spy://{device}?driver=feig&file={log}")
+        try:
+            assert len(reader.inventory()) == 1
+        finally:
+            reader.close()
+    text = log.read_text(encoding="utf-8")
+    assert "TX" in text and "RX" in text
+
+
+def test_loop_url_opens_and_times_out() -> None:
+    from edge.readers import ReaderTimeoutError
+
+    from edge.readers.feig import FeigReader
+
+    reader = open_reader("loop://?driver=feig&timeout=0.05")
+    assert isinstance(reader, FeigReader)
+    try:
+        with pytest.raises(ReaderTimeoutError):
+            reader.software_version()  # the echoed 5-byte request is too short to be a response
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://x", "serial://?driver=feig", "serial:///dev/x?driver=nfc", "socket://nohost?driver=feig"],
+)
+def test_bad_urls(url: str) -> None:
+    from edge.readers import ReaderUrlError
+
+    with pytest.raises(ReaderUrlError):
+        open_reader(url)
