@@ -161,7 +161,6 @@ def test_spy_url_logs_the_traffic(tmp_path: Path) -> None:
 
 def test_loop_url_opens_and_times_out() -> None:
     from edge.readers import ReaderTimeoutError
-
     from edge.readers.feig import FeigReader
 
     reader = open_reader("loop://?driver=feig&timeout=0.05")
