@@ -46,8 +46,8 @@ def one_inventory_air_s() -> float:
     return air_us / 1e6
 
 
-def simulated_latency(passes: int, threshold: int = 1) -> list[float]:
-    clock = SimClock(count_cpu=True)
+def simulated_latency(passes: int, threshold: int = 1, *, count_cpu: bool = True) -> list[float]:
+    clock = SimClock(count_cpu=count_cpu)
     world = GateWorld(clock, seed=1)
     reader = WorldReader(world)
     output = RecordingOutput(clock)
@@ -168,6 +168,7 @@ def main() -> int:
     cycle = air + (8 + 7 + 10) * BYTE_S + FIRMWARE_S
     rows = []
     for label, samples in (
+        (f"simulated gate, air + link time only, {PASSES} passes", simulated_latency(PASSES, count_cpu=False)),
         (f"simulated gate, {PASSES} passes, threshold 1", simulated_latency(PASSES)),
         (f"simulated gate, {PASSES} passes, threshold 2", simulated_latency(PASSES, threshold=2)),
         (f"FEIG simulator on a pty (real time), {REAL_PASSES} passes", feig_simulator_latency(REAL_PASSES)),
