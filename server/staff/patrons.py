@@ -41,6 +41,10 @@ class OpenLoansRemain(PatronAdminError):
     code = "open_loans_remain"
 
 
+class MoneyOwed(PatronAdminError):
+    code = "money_owed"
+
+
 @dataclass(frozen=True)
 class PatronForm:
     full_name: str
@@ -263,6 +267,13 @@ def erase(session: Session, principal: Principal, patron_id: int, *, ip: str | N
     )
     if open_loans:
         raise OpenLoansRemain(str(open_loans))
+    owed = session.scalar(
+        select(func.coalesce(func.sum(Fee.amount_vnd - Fee.paid_vnd), 0)).where(
+            Fee.patron_id == patron.id, Fee.waived.is_(False)
+        )
+    )
+    if owed and int(owed) > 0:
+        raise MoneyOwed(str(owed))
     for loan in session.scalars(select(Loan).where(Loan.patron_id == patron.id)):
         loan.patron_id = None
         loan.anonymised_at = utcnow()

@@ -155,6 +155,9 @@ def patron_erase(web: PostDep, patron_id: int, confirm: Annotated[str, Form(max_
     except admin.OpenLoansRemain:
         return web.render("message.html", status_code=409, title=web._("Not erased"),
                           message=web._("The patron still has items on loan."))
+    except admin.MoneyOwed:
+        return web.render("message.html", status_code=409, title=web._("Not erased"),
+                          message=web._("The patron still owes fees; settle or waive them first."))
     except admin.PatronMissing as exc:
         raise NotFoundPage(f"patron {patron_id}") from exc
     return web.render("message.html", title=web._("Erased"),
