@@ -231,27 +231,19 @@ class Detector:
         self.cycles += 1
         result = CycleResult()
         ok = False
-        hits: list[tuple[str, Uid | None, int | None, str]] = []
         mode = self.config.mode
         if mode in (DetectionMode.AFI, DetectionMode.BOTH):
             found = self._guard(result, self._afi_hits)
             if found is not None:
                 ok = True
-                hits += [(uid.hex, uid, antenna, "afi") for uid, antenna in found]
+                # the outputs go up before anything else is sent to the reader (the EAS poll included)
+                self._raise([(uid.hex, uid, antenna, "afi") for uid, antenna in found], result)
         if mode in (DetectionMode.EAS, DetectionMode.BOTH):
             eas = self._guard(result, self.reader.eas_alarm)
             if eas is not None:
                 ok = True
-                if eas:
-                    hits.append((EAS_KEY, None, None, "eas"))
+                self._raise([(EAS_KEY, None, None, "eas")] if eas else [], result)
         now = self.clock()
-        result.new_alarms = self._record_hits(hits, now)
-        if result.new_alarms and not self.silenced:
-            self._outputs_until = max(self._outputs_until, now + self.config.alarm_s)
-            if not self._outputs_on:
-                self._switch(True)
-            for alarm in result.new_alarms:
-                alarm.output_mono = self.clock()
         self._extend_outputs(now)
         result.reported += self._identify(result)
         result.reported += self._expire(self.clock())
@@ -259,6 +251,17 @@ class Detector:
             self._switch(False)
         self._health(ok, result)
         return result
+
+    def _raise(self, hits: list[tuple[str, Uid | None, int | None, str]], result: CycleResult) -> None:
+        now = self.clock()
+        new = self._record_hits(hits, now)
+        result.new_alarms += new
+        if new and not self.silenced:
+            self._outputs_until = max(self._outputs_until, now + self.config.alarm_s)
+            if not self._outputs_on:
+                self._switch(True)
+            for alarm in new:
+                alarm.output_mono = self.clock()
 
     def close(self) -> None:
         """Switch the outputs off and report alarms still waiting for their identity."""

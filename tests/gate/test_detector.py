@@ -186,6 +186,7 @@ def test_both_modes_give_one_alarm_for_one_item() -> None:
     )
     detector, clock, alarms, _ = make(reader, mode=DetectionMode.BOTH)
     run(detector, clock, 20)
+    assert reader.log[:3] == ["inventory", "ALARM_ON", "eas"]
     assert len(alarms) == 1 and alarms[0].source == "afi"
 
 
