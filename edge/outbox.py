@@ -147,19 +147,17 @@ class Outbox:
 
     # -- sending -------------------------------------------------------------------------------------------
 
-    def due(self, limit: int = 100, *, now: float | None = None) -> list[OutboxRow]:
-        """Up to ``limit`` rows to publish, oldest first: never sent, or sent ``resend_after`` seconds ago."""
+    def due(self, limit: int = 100, *, now: float | None = None, resend: bool = True) -> list[OutboxRow]:
+        """Up to ``limit`` rows to publish, oldest first: never sent, or (with ``resend``) sent at least
+        ``resend_after`` seconds ago."""
         cutoff = (time.time() if now is None else now) - self.resend_after
+        query = "SELECT seq, event_id, topic, payload, attempts FROM outbox WHERE sent IS NULL"
+        if resend:
+            query += " OR sent <= :cutoff"
         with self._lock:
             rows = (
-                self._connection()
-                .execute(
-                    "SELECT seq, event_id, topic, payload, attempts FROM outbox"
-                    " WHERE sent IS NULL OR sent <= ? ORDER BY seq LIMIT ?",
-                    (cutoff, limit),
-                )
-                .fetchall()
-            )
+                self._connection().execute(query + " ORDER BY seq LIMIT :limit", {"cutoff": cutoff, "limit": limit})
+            ).fetchall()
         return [OutboxRow(*row) for row in rows]
 
     def mark_sent(self, seqs: Iterable[int], *, now: float | None = None) -> None:

@@ -25,6 +25,7 @@ import queue
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -138,6 +139,7 @@ class Uplink:
         self._wake = threading.Event()
         self._inflight = 0
         self._inflight_lock = threading.Condition()
+        self._last_ack = 0.0
         self._client: mqtt.Client | None = None
         self._sender: threading.Thread | None = None
         self._commands: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
@@ -296,6 +298,7 @@ class Uplink:
                 self.counters["bad_messages"] += 1
                 log.warning("ignoring a bad ack: %s", exc)
                 return
+            self._last_ack = time.monotonic()
             try:
                 self.counters["acked"] += self.outbox.acknowledge(ack.event_ids)
             except OutboxError:
@@ -344,7 +347,10 @@ class Uplink:
 
     def _send_due(self) -> bool:
         """Publish one batch of due rows; False when there was nothing to do."""
-        rows = self.outbox.due(self.settings.batch)
+        # While acknowledgements keep arriving the server is making progress through what we sent: resending
+        # now would only feed it duplicates. Unanswered rows are resent once acks pause (or after a reconnect).
+        acks_flowing = time.monotonic() - self._last_ack < self.outbox.resend_after / 2
+        rows = self.outbox.due(self.settings.batch, resend=not acks_flowing)
         if not rows:
             return False
         client = self._client
