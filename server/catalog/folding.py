@@ -16,11 +16,15 @@ _MISORDERED = re.compile(f"([{_TONE}])([{_QUALITY}])")
 
 def repair(text: str) -> str:
     """Display form: combining marks put in Vietnamese order, then NFC."""
+    if text.isascii():
+        return text
     return unicodedata.normalize("NFC", _MISORDERED.sub(r"\2\1", unicodedata.normalize("NFD", text)))
 
 
 def fold(text: str) -> str:
     """Search form: repaired, casefolded, without marks, đ → d, whitespace collapsed."""
+    if text.isascii():  # most catalog text: casefold is lower() there, and there are no marks
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFD", repair(text).casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).replace("đ", "d")
     return " ".join(stripped.split())

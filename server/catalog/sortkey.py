@@ -9,6 +9,7 @@ comparison both order it correctly.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 from server.catalog.folding import repair
 
@@ -22,6 +23,17 @@ _TONES = {"\u0300": "1", "\u0309": "2", "\u0303": "3", "\u0301": "4", "\u0323": 
 _QUALITY = {"\u0306": "\u0306", "\u0302": "\u0302", "\u031b": "\u031b"}  # breve, circumflex, horn
 _LEVEL_GAP = " "  # sorts below every primary weight
 MAX_LENGTH = 255
+
+
+@lru_cache(maxsize=4096)
+def _weights(char: str) -> tuple[str, str, str]:
+    """Primary weight, tone and case of one character."""
+    base, tone = _split(char)
+    weight = _PRIMARY.get(base)
+    if weight is None:
+        folded = unicodedata.normalize("NFD", base)[0]
+        weight = _PRIMARY.get(folded, _OTHER_LETTER)
+    return weight, tone, "1" if char.isupper() else "0"
 
 
 def _split(char: str) -> tuple[str, str]:
@@ -50,13 +62,9 @@ def vi_sort_key(text: str, length: int = MAX_LENGTH) -> str:
         if primary:
             primary.append("!")
         for char in letters:
-            base, tone = _split(char)
-            weight = _PRIMARY.get(base)
-            if weight is None:
-                folded = unicodedata.normalize("NFD", base)[0]
-                weight = _PRIMARY.get(folded, _OTHER_LETTER)
+            weight, tone, case = _weights(char)
             primary.append(weight)
             secondary.append(tone)
-            tertiary.append("1" if char.isupper() else "0")
+            tertiary.append(case)
     key = "".join(primary) + _LEVEL_GAP + "".join(secondary) + _LEVEL_GAP + "".join(tertiary)
     return key[:length]

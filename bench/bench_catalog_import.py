@@ -1,0 +1,123 @@
+"""MARC import rate against raw pymarc parsing of the same file in the same run (target ≥ 0.5×).
+
+The file is LoC's 250,000-record ``BooksAll.2016.part01.utf8`` from the pymarc 5.4.0 sdist, fetched into
+``var/bench`` with ``pip download --no-deps --no-binary :all: pymarc==5.4.0`` (never committed); without
+it the benchmark falls back to ``loc_books_20k.mrc`` and says so. ``--limit N`` imports the first N records.
+The loaded databases are kept in ``var/bench`` for the search, SRU and OAI benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+import tarfile
+import time
+import warnings
+from pathlib import Path
+
+from pymarc import MARCReader
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import table  # noqa: E402
+from server import migrate  # noqa: E402
+from server.catalog.importer import Importer  # noqa: E402
+from server.catalog.marcio import read_records  # noqa: E402
+from server.db import Database  # noqa: E402
+from tests.support import shared_path  # noqa: E402
+
+VAR = ROOT / "var" / "bench"
+BIG = VAR / "BooksAll.2016.part01.utf8"
+SMALL = shared_path("testdata", "marc", "loc_books_20k.mrc")
+SQLITE_DB = VAR / "catalog.db"
+
+
+def loc_file() -> tuple[Path, str]:
+    """The 250k LoC file (fetched on first use) or the 20k fallback, with a note saying which."""
+    if BIG.exists():
+        return BIG, "LoC BooksAll 250k (pymarc 5.4.0 sdist)"
+    VAR.mkdir(parents=True, exist_ok=True)
+    try:
+        # --no-build-isolation: building the sdist's metadata otherwise builds every build tool from source.
+        command = ["pip", "download", "--no-deps", "--no-binary", ":all:", "--no-build-isolation", "pymarc==5.4.0"]
+        subprocess.run([sys.executable, "-m", *command, "-d", str(VAR)], check=True, capture_output=True, timeout=900)
+        sdist = next(VAR.glob("pymarc-5.4.0.tar.gz"))
+        with tarfile.open(sdist) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("BooksAll.2016.part01.utf8"))
+            source = tar.extractfile(member)
+            assert source is not None
+            BIG.write_bytes(source.read())
+        return BIG, "LoC BooksAll 250k (pymarc 5.4.0 sdist)"
+    except (subprocess.SubprocessError, StopIteration, OSError, tarfile.TarError) as exc:
+        return SMALL, f"loc_books_20k.mrc (fetching the sdist failed: {exc})"
+
+
+def head(path: Path, limit: int | None) -> bytes:
+    data = path.read_bytes()
+    if limit is None:
+        return data
+    end = 0
+    for _ in range(limit):
+        nxt = data.find(b"\x1d", end)
+        if nxt < 0:
+            break
+        end = nxt + 1
+    return data[:end]
+
+
+def raw_parse(data: bytes) -> tuple[int, float]:
+    started = time.perf_counter()
+    count = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for record in MARCReader(io.BytesIO(data), to_unicode=True):
+            count += record is not None
+    return count, time.perf_counter() - started
+
+
+def import_into(db: Database, data: bytes) -> tuple[int, float, int]:
+    started = time.perf_counter()
+    report = Importer(db, batch_size=1000).run(read_records(io.BytesIO(data)))
+    return report.imported, time.perf_counter() - started, len(report.rejected)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--limit", type=int, help="import only the first N records")
+    parser.add_argument("--postgres", action="store_true", help="also import into a kept PostgreSQL database")
+    args = parser.parse_args()
+    path, note = loc_file()
+    data = head(path, args.limit)
+    print(f"file: {note}, {len(data) / 1e6:.0f} MB")
+    parsed, parse_s = raw_parse(data)
+    rows: list[list[object]] = [["raw pymarc parse", parsed, f"{parse_s:.1f} s", f"{parsed / parse_s:,.0f}", "1.00×"]]
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(SQLITE_DB) + suffix).unlink(missing_ok=True)
+    db = Database(f"sqlite:///{SQLITE_DB}")
+    migrate.upgrade(db)
+    imported, import_s, rejected = import_into(db, data)
+    ratio = (imported / import_s) / (parsed / parse_s)
+    rows.append(["import → SQLite", imported, f"{import_s:.1f} s", f"{imported / import_s:,.0f}", f"{ratio:.2f}×"])
+    db.dispose()
+    if args.postgres:
+        from bench.bench_catalog_search import PG_URL, recreate_pg
+
+        recreate_pg()
+        pg = Database(PG_URL)
+        migrate.upgrade(pg)
+        imported, import_s, rejected_pg = import_into(pg, data)
+        ratio = (imported / import_s) / (parsed / parse_s)
+        rows.append(
+            ["import → PostgreSQL", imported, f"{import_s:.1f} s", f"{imported / import_s:,.0f}", f"{ratio:.2f}×"]
+        )
+        pg.dispose()
+    print(table(["step", "records", "time", "records/s", "vs parse"], rows))
+    print(f"rejected: {rejected}; target: import ≥ 0.5× raw parse")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

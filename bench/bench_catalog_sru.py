@@ -1,0 +1,113 @@
+"""SRU searchRetrieve p50/p95 of ``/sru`` next to Zebra 2.2 serving the same records in the same run
+(target: our p50 ≤ 1.5× Zebra's). Both get the same CQL queries (dc.title words drawn from the records),
+maximumRecords=10; ours answers MARCXML, Zebra its default USMARC-in-XML (Zebra has no marcxml schema here).
+``--records N`` limits how many of the loaded catalog's records Zebra indexes (and ours searches: all)."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_catalog_search import PG_URL, SQLITE_DB, pg_exists  # noqa: E402
+from bench.common import percentile, table  # noqa: E402
+from server.catalog.folding import fold  # noqa: E402
+from server.catalog.models import BibRecord  # noqa: E402
+from server.db import Database  # noqa: E402
+from tests.union.conftest import LiveServer  # noqa: E402
+from tests.union.zebra import Zebra  # noqa: E402
+
+TERMINATOR = b"\x1d"
+
+
+def records_and_queries(db: Database, limit: int, count: int) -> tuple[bytes, list[str]]:
+    rng = random.Random(11)
+    with db.session() as session:
+        rows = session.execute(select(BibRecord.marc, BibRecord.title).order_by(BibRecord.id).limit(limit)).all()
+    data = b"".join(marc for marc, _ in rows)
+    queries: list[str] = []
+    while len(queries) < count:
+        _marc, title = rows[rng.randrange(len(rows))]
+        words = [w for w in fold(title).split() if len(w) > 3 and w.isascii() and w.isalpha()]
+        if words:
+            queries.append(f"dc.title = {rng.choice(words)}")
+    return data, queries
+
+
+def timed(client: httpx.Client, url: str, queries: list[str], schema: str | None) -> tuple[list[float], int]:
+    samples: list[float] = []
+    hits = 0
+    for query in queries:
+        params = {"version": "1.2", "operation": "searchRetrieve", "query": query, "maximumRecords": "10"}
+        if schema:
+            params["recordSchema"] = schema
+        started = time.perf_counter()
+        response = client.get(url + "?" + urllib.parse.urlencode(params))
+        samples.append(time.perf_counter() - started)
+        hits += b"numberOfRecords>0<" not in response.content
+    return samples, hits
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=250_000)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    if not SQLITE_DB.exists():
+        print("no loaded catalog: run bench/bench_catalog_import.py first")
+        return 1
+    targets = [("SQLite", Database(f"sqlite:///{SQLITE_DB}"))]
+    if pg_exists():
+        targets.append(("PostgreSQL", Database(PG_URL)))
+    data, queries = records_and_queries(targets[0][1], args.records, args.queries)
+    rows: list[list[object]] = []
+    with tempfile.TemporaryDirectory(dir=ROOT / "var" / "bench") as tmp, httpx.Client(timeout=60) as client:
+        started = time.perf_counter()
+        with Zebra(Path(tmp), data) as zebra:
+            indexed = time.perf_counter() - started
+            timed(client, zebra.sru, queries[:10], None)
+            samples, hits = timed(client, zebra.sru, queries, None)
+            zebra_p50 = percentile(samples, 50)
+            rows.append(
+                [
+                    f"Zebra ({data.count(TERMINATOR)} records, indexed in {indexed:.0f} s)",
+                    len(samples),
+                    hits,
+                    f"{zebra_p50 * 1000:.1f}",
+                    f"{percentile(samples, 95) * 1000:.1f}",
+                    "1.00×",
+                ]
+            )
+        for name, db in targets:
+            with LiveServer(db) as live:
+                timed(client, live.url + "/sru", queries[:10], "marcxml")
+                samples, hits = timed(client, live.url + "/sru", queries, "marcxml")
+            p50 = percentile(samples, 50)
+            rows.append(
+                [
+                    f"/sru on {name}",
+                    len(samples),
+                    hits,
+                    f"{p50 * 1000:.1f}",
+                    f"{percentile(samples, 95) * 1000:.1f}",
+                    f"{p50 / zebra_p50:.2f}×",
+                ]
+            )
+            db.dispose()
+    print(table(["server", "queries", "with hits", "p50 ms", "p95 ms", "vs Zebra p50"], rows))
+    print("target: /sru p50 ≤ 1.5× Zebra")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
