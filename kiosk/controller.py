@@ -25,7 +25,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -237,6 +238,7 @@ class KioskController:
         self._busy = False
         self._working = False
         self._pool: ThreadPoolExecutor | None = None
+        self._inflight: dict[Future[LoanResult | IlsUnavailable], str] = {}
         self._front: deque[Event] = deque()
         self.view = self._snapshot()
 
@@ -293,6 +295,9 @@ class KioskController:
 
     def handle(self, event: Event) -> None:
         try:
+            self._collect()
+            if isinstance(event, UiAction) and event.name not in ("language", "still_here", "key"):
+                self._collect(wait=True)  # screens change only when every checkout in flight is answered
             if isinstance(event, TagSeen):
                 self._on_tag_seen(event)
             elif isinstance(event, TagLeft):
@@ -565,7 +570,7 @@ class KioskController:
 
     def has_work(self) -> bool:
         """True while events wait or items are being lent/returned (any thread may ask)."""
-        return self._working or bool(self._front) or not self._queue.empty()
+        return self._working or bool(self._inflight) or bool(self._front) or not self._queue.empty()
 
     def _work(self) -> None:
         """Lend or return every item that is ready (complete, identified, confirmed when required)."""
@@ -582,40 +587,59 @@ class KioskController:
         if self.screen is Screen.BORROW:
             if self.settings.confirm_count:
                 ready = [i for i in ready if i.key in self._confirmed]
-            if len(ready) > 1 and self.settings.parallel_checkouts > 1:
-                self._lend_many(ready)
-                return
             for item in ready:
-                self._lend(item)
+                if self.settings.parallel_checkouts > 1:
+                    self._lend_async(item)
+                else:
+                    self._lend(item)
         else:
             for item in ready:
                 self._return(item)
 
     # -- borrowing -------------------------------------------------------------------------------------
 
-    def _checkout(self, item: _Item) -> LoanResult | IlsUnavailable:
+    def _checkout(self, item_id: str, patron_id: str, pin: str) -> LoanResult | IlsUnavailable:
         try:
-            return self.ils.checkout(self.patron_id, item.item_id, self.pin)
+            return self.ils.checkout(patron_id, item_id, pin)
         except IlsUnavailable as exc:
             return exc
 
     def _lend(self, item: _Item) -> None:
         item.state = ItemState.WORKING
         self._publish()
-        self._lent(item, self._checkout(item))
+        self._lent(item, self._checkout(item.item_id, self.patron_id, self.pin))
 
-    def _lend_many(self, items: list[_Item]) -> None:
-        """Several checkouts in flight at once (one SIP2 connection each); each tag is written as its yes
-        arrives, while the other checkouts are still on their way."""
-        for item in items:
-            item.state = ItemState.WORKING
-        self._publish()
+    def _lend_async(self, item: _Item) -> None:
+        """Send the checkout on a pool thread (one SIP2 connection each): the stack's checkouts are in flight
+        together and each tag is written on this thread as soon as its own yes is collected."""
+        item.state = ItemState.WORKING
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.settings.parallel_checkouts, thread_name_prefix="kiosk-sip2")
-        futures = {self._pool.submit(self._checkout, item): item for item in items}
-        for future in as_completed(futures):
-            self._lent(futures[future], future.result())
-            self._publish()
+        future = self._pool.submit(self._checkout, item.item_id, self.patron_id, self.pin)
+        future.add_done_callback(lambda _f: self._queue.put(Tick()))
+        self._inflight[future] = item.key
+
+    def _collect(self, *, wait: bool = False) -> None:
+        """Apply the answers of checkouts in flight (all of them, waiting, when ``wait``)."""
+        if not self._inflight:
+            return
+        futures = list(self._inflight)
+        if wait:
+            futures_wait(futures)
+        for future in futures:
+            if not future.done():
+                continue
+            key = self._inflight.pop(future)
+            item = self.items.get(key)
+            if item is not None and item.state is ItemState.WORKING:
+                self._lent(item, future.result())
+            else:
+                log.warning("checkout answer for %s arrived after its item left the session", key)
+
+    def drain(self) -> None:
+        """Wait for every checkout in flight and apply it (tests, shutdown)."""
+        self._collect(wait=True)
+        self._publish()
 
     def _lent(self, item: _Item, loan: LoanResult | IlsUnavailable) -> None:
         if isinstance(loan, IlsUnavailable):
@@ -934,6 +958,7 @@ class KioskController:
         return tuple(options)
 
     def _finish(self, *, timed_out: bool) -> None:
+        self._collect(wait=True)
         for item in self.items.values():
             if item.state is ItemState.SECURITY_PENDING:
                 item.state, item.code = ItemState.SECURITY_FAILED, "KIOSK-SECURITY-001"

@@ -57,6 +57,8 @@ class Harness:
         self.clock.advance(seconds)
         self.scanner.poll_once()
         self.controller.process_pending()
+        self.controller.drain()
+        self.controller.process_pending()
         self.controller.handle(Tick())
         return self.view
 

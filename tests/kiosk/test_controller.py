@@ -8,7 +8,7 @@ import pytest
 
 from edge.iso15693 import Uid
 from kiosk.controller import ItemState, Screen
-from kiosk.ils import Journal, OfflinePolicy, ResilientIls, Sip2Client
+from kiosk.ils import Journal, OfflinePolicy, ResilientIls, Sip2Client, Sip2Config, Sip2Pool
 from kiosk.messages import LABELS, MESSAGES
 from tests.kiosk.fakes import FakePadReader, MiniLibrary, ScriptedPeer
 from tests.kiosk.harness import Harness
@@ -382,3 +382,21 @@ def test_language_button(client: Sip2Client, pad: FakePadReader, tmp_path: Path,
     h.act("language")
     assert h.view.lang != lang
     assert h.view.headline == MESSAGES["KIOSK-WELCOME-001"].render(h.view.lang)
+
+
+def test_a_stack_is_lent_over_several_connections_at_once(
+    sip_config: Sip2Config, pad: FakePadReader, library: MiniLibrary, peer: ScriptedPeer, tmp_path: Path
+) -> None:
+    pool = Sip2Pool(sip_config, 3)
+    h = Harness(pool, pad, tmp_path, parallel_checkouts=3)
+    signed_in(h)
+    h.act("borrow")
+    uids = [place(pad, n) for n in range(100, 110)]
+    h.step()
+    assert [i.code for i in h.view.items] == ["KIOSK-CHECKOUT-002"] * 10
+    assert sorted(c[1] for c in library.checkouts) == [f"3000{n:06d}" for n in range(100, 110)]
+    assert all(pad.tags[u].afi == ON_LOAN for u in uids)
+    assert sum(1 for raw in peer.received if raw.startswith(b"93")) == 3  # three connections logged in
+    h.act("finish")
+    assert h.view.screen is Screen.RECEIPT
+    pool.close()
