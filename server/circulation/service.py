@@ -13,8 +13,11 @@ The lifecycle rules are in :mod:`server.circulation.transitions`, the policy ari
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -77,6 +80,7 @@ R = TypeVar("R")
 ACTIVE_HOLD_STATES = (HoldState.WAITING, HoldState.IN_TRANSIT, HoldState.READY)
 UNLOANABLE_STATUSES = (ItemStatus.LOST, ItemStatus.MISSING, ItemStatus.WITHDRAWN, ItemStatus.IN_PROCESSING)
 MAX_ATTEMPTS = 5
+POLICY_CACHE_SECONDS = 10.0
 
 
 class CirculationService:
@@ -87,6 +91,9 @@ class CirculationService:
         self.settings = settings
         self.clock = clock or utcnow
         self.zone = ZoneInfo(settings.timezone)
+        self._policy_cache: tuple[float, list[policies.Policy]] | None = None
+        # SQLite has one writer: queueing writers here is fairer and faster than its busy-wait back-off.
+        self._sqlite_writer = threading.Lock() if db.dialect == "sqlite" else None
 
     # -- transaction plumbing ------------------------------------------------------------------------
 
@@ -101,7 +108,7 @@ class CirculationService:
         """Run ``body`` in one write transaction, retrying on deadlocks and races; replay by ``key``."""
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with self.db.write() as session:
+                with self._writer(), self.db.write() as session:
                     if key is not None:
                         stored = session.get(ClientTransaction, key)
                         if stored is not None:
@@ -136,6 +143,9 @@ class CirculationService:
                 log.info("%s hit %s; retrying", operation, text.splitlines()[0] if text else "a lock")
         raise AssertionError("unreachable")
 
+    def _writer(self) -> contextlib.AbstractContextManager[object]:
+        return self._sqlite_writer if self._sqlite_writer is not None else contextlib.nullcontext()
+
     # -- look-ups --------------------------------------------------------------------------------------
 
     def _item(self, session: Session, barcode: str, *, lock: bool = False) -> Item:
@@ -157,7 +167,11 @@ class CirculationService:
         return session.scalar(select(Loan).where(Loan.item_id == item_id, Loan.returned_at.is_(None)))
 
     def _policies(self, session: Session) -> list[policies.Policy]:
-        return [
+        """The policy rows, re-read at most every :data:`POLICY_CACHE_SECONDS` (edits apply within that)."""
+        cached = self._policy_cache
+        if cached is not None and time.monotonic() - cached[0] < POLICY_CACHE_SECONDS:
+            return cached[1]
+        rows = [
             policies.Policy(
                 library_id=row.library_id,
                 patron_category=row.patron_category,
@@ -172,6 +186,8 @@ class CirculationService:
             )
             for row in session.scalars(select(LoanPolicy))
         ]
+        self._policy_cache = (time.monotonic(), rows)
+        return rows
 
     def _policy(
         self, session: Session, library_id: int | None, category: str | None, item_type: str | None
@@ -187,30 +203,37 @@ class CirculationService:
         return library.name if library is not None else ""
 
     def summary(self, session: Session, item: Item) -> ItemSummary:
-        location = session.get(Location, item.location_id) if item.location_id is not None else None
-        holding = session.get(Holding, item.holding_id) if item.holding_id is not None else None
-        record = session.get(BibRecord, item.record_id)
+        row = session.execute(
+            select(BibRecord.title, Library.isil, Location.name, Holding.call_number)
+            .select_from(BibRecord)
+            .join(Library, Library.id == item.library_id)
+            .outerjoin(Location, Location.id == item.location_id)
+            .outerjoin(Holding, Holding.id == item.holding_id)
+            .where(BibRecord.id == item.record_id)
+        ).one_or_none()
+        title, isil, location, call_number = row if row is not None else ("", "", None, None)
         return ItemSummary(
             barcode=item.barcode,
-            title=record.title if record is not None else "",
+            title=title,
             item_type=item.item_type,
             status=item.status.value,
-            library_isil=self._isil(session, item.library_id),
-            location=location.name if location is not None else "",
-            call_number=holding.call_number if holding is not None else "",
+            library_isil=isil,
+            location=location or "",
+            call_number=call_number or "",
         )
 
     def _blocks(
         self, session: Session, patron: Patron, policy: policies.Policy, *, fees_block: bool = True
     ) -> tuple[policies.Block, ...]:
         now = self.clock()
+        owed, count = patrons.owed_and_open_loans(session, patron.id)
         return policies.patron_blocks(
             today=policies.local_date(now, self.zone),
             expires_on=patron.expires_on,
             staff_reasons=patrons.active_block_reasons(session, patron.id),
-            owed_vnd=patrons.owed_vnd(session, patron.id),
+            owed_vnd=owed,
             fee_limit_vnd=policy.fee_block_threshold_vnd,
-            open_loans=patrons.open_loan_count(session, patron.id),
+            open_loans=count,
             max_items=policy.max_items,
             pin_locked=patron.pin_locked_until is not None and patron.pin_locked_until > now,
             erased=patron.erased_at is not None,
@@ -234,7 +257,7 @@ class CirculationService:
         if locked_until is not None and locked_until > now:
             return False
         ok = verify_secret(stored, pin)
-        with self.db.write() as session:
+        with self._writer(), self.db.write() as session:
             row = session.get(Patron, patron_id, with_for_update={"key_share": True})
             if row is None:
                 raise PatronNotFound(detail=patron_card)
@@ -918,7 +941,7 @@ class CirculationService:
 
     def block_patron(self, patron_card: str, reason: str, *, channel: str = "desk", kind: str = "staff") -> None:
         """Place a block (SIP2 01 "block patron": a self-check retained the card, for example)."""
-        with self.db.write() as session:
+        with self._writer(), self.db.write() as session:
             patron = self._patron(session, patron_card, lock=True)
             session.add(PatronBlock(patron_id=patron.id, kind=kind, reason=reason, created_at=self.clock()))
             audit(
@@ -933,7 +956,7 @@ class CirculationService:
 
     def lift_blocks(self, patron_card: str, *, kind: str) -> int:
         """Lift the patron's blocks of ``kind``; returns how many were lifted."""
-        with self.db.write() as session:
+        with self._writer(), self.db.write() as session:
             patron = self._patron(session, patron_card, lock=True)
             lifted = 0
             for block in patron.blocks:
@@ -949,7 +972,7 @@ class CirculationService:
         days = self.settings.privacy.anonymise_returned_loans_after_days
         now = self.clock()
         cutoff = now - dt.timedelta(days=days)
-        with self.db.write() as session:
+        with self._writer(), self.db.write() as session:
             keepers = select(Patron.id).where(Patron.keep_history.is_(True))
             loans = session.scalars(
                 select(Loan).where(

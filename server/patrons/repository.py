@@ -69,3 +69,20 @@ def active_block_reasons(session: Session, patron_id: int) -> list[str]:
             .order_by(PatronBlock.id)
         )
     )
+
+
+def owed_and_open_loans(session: Session, patron_id: int) -> tuple[int, int]:
+    """What the patron owes (đồng) and how many loans they have open, in one round trip."""
+    owed = (
+        select(func.coalesce(func.sum(Fee.amount_vnd - Fee.paid_vnd), 0))
+        .where(Fee.patron_id == patron_id, Fee.waived.is_(False), Fee.paid_vnd < Fee.amount_vnd)
+        .scalar_subquery()
+    )
+    count = (
+        select(func.count())
+        .select_from(Loan)
+        .where(Loan.patron_id == patron_id, Loan.returned_at.is_(None))
+        .scalar_subquery()
+    )
+    row = session.execute(select(owed, count)).one()
+    return int(row[0] or 0), int(row[1] or 0)

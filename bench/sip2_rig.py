@@ -1,0 +1,122 @@
+"""Shared rig of the SIP2 benchmarks: a seeded database, our SIP2 server in a child process, asyncio clients."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import multiprocessing as mp
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from server import migrate  # noqa: E402
+from server.db import Database  # noqa: E402
+from server.patrons.models import Patron, PatronCard  # noqa: E402
+from server.sip2.codec import checksum, format_date  # noqa: E402
+from tests.circulation.builders import build_world, pin_hash  # noqa: E402
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+N_CLIENTS = 50
+
+
+def seed(url: str) -> None:
+    db = Database(url)
+    migrate.upgrade(db)
+    world = build_world(db, extra_items=N_CLIENTS)
+    with db.write() as s:
+        for n in range(N_CLIENTS):
+            s.add(
+                Patron(
+                    full_name=f"Bạn đọc {n}",
+                    home_library_id=world.main,
+                    category_code="adult",
+                    expires_on=dt.date(2030, 1, 1),
+                    pin_hash=pin_hash("1234"),
+                    cards=[PatronCard(number=f"P{n:04d}")],
+                )
+            )
+    db.dispose()
+
+
+def _serve(url: str, conn: Connection) -> None:
+    logging.disable(logging.WARNING)
+    from server.settings import DatabaseSettings, ServerSettings, Sip2Settings
+    from server.sip2.server import Sip2Server
+
+    async def main() -> None:
+        settings = ServerSettings(
+            demo=True,
+            database=DatabaseSettings(url=url, pool_size=25),
+            sip2=Sip2Settings(host="127.0.0.1", port=0, idle_timeout_seconds=600),
+        )
+        db = Database(url, pool_size=25)
+        server = Sip2Server(settings, db, workers=25)
+        await server.start()
+        conn.send(server.port)
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        await server.stop()
+        db.dispose()
+
+    asyncio.run(main())
+
+
+@contextmanager
+def sip2_server(url: str) -> Iterator[int]:
+    """Our SIP2 server over ``url`` in a separate process (its own GIL); yields the port."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_serve, args=(url, child), daemon=True)
+    process.start()
+    try:
+        if not parent.poll(60):
+            raise RuntimeError("the SIP2 server process did not start within 60 s")
+        yield int(parent.recv())
+    finally:
+        parent.send("stop")
+        process.join(30)
+        if process.is_alive():
+            process.kill()
+
+
+def frame(body: str, seq: int) -> bytes:
+    data = body.encode("utf-8") + f"AY{seq}AZ".encode()
+    return data + checksum(data).encode() + b"\r"
+
+
+def now() -> str:
+    return format_date(dt.datetime.now(dt.UTC), ZONE)
+
+
+class Client:
+    """One asyncio SIP2 connection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer, self.seq = reader, writer, 0
+
+    @classmethod
+    async def open(cls, port: int, login: bool = True) -> Client:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+        client = cls(reader, writer)
+        if login:
+            reply = await client.ask("9300CNkiosk1|COkiosk1-pass|CPBENCH|")
+            if not reply.startswith(b"941"):
+                raise RuntimeError(f"login refused: {reply!r}")
+        return client
+
+    async def ask(self, body: str) -> bytes:
+        self.writer.write(frame(body, self.seq))
+        self.seq = (self.seq + 1) % 10
+        return await self.reader.readuntil(b"\r")
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except ConnectionError:
+            pass
