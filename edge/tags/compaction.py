@@ -7,6 +7,7 @@ fit the scheme) and ``decode_*`` (raising :class:`InvalidFieldError` on bytes th
 
 from __future__ import annotations
 
+import base64
 from enum import IntEnum
 
 from .errors import InvalidFieldError
@@ -71,6 +72,8 @@ def _unpack(data: bytes, width: int) -> tuple[list[int], int, int]:
     return values, value & ((1 << rest_len) - 1), rest_len
 
 
+_B32_INDEX = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", bytes(range(32)))
+_B64_INDEX = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", bytes(range(64)))
 _FIVE = bytes((v | 0x40) & 0xFF for v in range(256))
 _SIX = bytes((v if v >= 0x20 else v | 0x40) & 0xFF for v in range(256))
 
@@ -122,13 +125,18 @@ def encode_5bit(text: str) -> bytes:
 
 
 def decode_5bit(data: bytes) -> str:
-    values, rest, rest_len = _unpack(data, 5)
+    # base32 splits bytes into 5-bit groups in C; map its alphabet back to the group values
+    nbits = len(data) * 8
+    n, rest_len = divmod(nbits, 5)
+    groups = base64.b32encode(data).translate(_B32_INDEX)
+    values = groups[:n]
+    rest = groups[n] >> (5 - rest_len) if rest_len else 0
     while values and values[-1] == 0 and rest_len + 5 < 8:
         rest_len += 5
-        values.pop()
+        values = values[:-1]
     if not values or rest or 0 in values:
         raise InvalidFieldError(f"not a 5-bit compacted string: {data.hex()}", data=data)
-    return bytes(values).translate(_FIVE).decode("ascii")
+    return values.translate(_FIVE).decode("ascii")
 
 
 def encode_6bit(text: str) -> bytes:
@@ -138,14 +146,19 @@ def encode_6bit(text: str) -> bytes:
 
 
 def decode_6bit(data: bytes) -> str:
-    values, rest, rest_len = _unpack(data, 6)
+    # base64 splits bytes into 6-bit groups in C; map its alphabet back to the group values
+    nbits = len(data) * 8
+    n, rest_len = divmod(nbits, 6)
+    groups = base64.b64encode(data).translate(_B64_INDEX)
+    values = groups[:n]
+    rest = groups[n] >> (6 - rest_len) if rest_len else 0
     if values and values[-1] == 0x20 and rest_len + 6 < 8:
         rest |= 0x20 << rest_len
         rest_len += 6
-        values.pop()
+        values = values[:-1]
     if not values or (rest_len and rest != 1 << (rest_len - 1)):
         raise InvalidFieldError(f"not a 6-bit compacted string: {data.hex()}", data=data)
-    return bytes(values).translate(_SIX).decode("ascii")
+    return values.translate(_SIX).decode("ascii")
 
 
 def encode_7bit(text: str) -> bytes:
