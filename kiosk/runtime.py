@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from edge.readers import TagReader, open_reader
+from edge.readers import CardReader, TagReader, open_reader
 
 from .controller import ControllerSettings, KioskController
 from .events import EventSink, JsonlSink, MemorySink, OutboxSink
@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 __all__ = ["KioskRuntime", "security_profile", "find_firmware_profile"]
 
 REPO_PROFILES = Path(__file__).resolve().parents[1] / "firmware-config" / "profiles"
+
+
+def open_card_reader(spec: str) -> CardReader:
+    """A patron-card reader from settings: ``pcsc`` or ``pcsc:<reader name>``."""
+    kind, _, name = spec.partition(":")
+    if kind == "pcsc":
+        from edge.readers.pcsc import PcscCardReader
+
+        return PcscCardReader(name or None)
+    raise ValueError(f"unknown card reader {spec!r}; use 'pcsc' or 'pcsc:<reader name>'")
 
 
 def find_firmware_profile(name: str) -> Path:
@@ -165,6 +175,8 @@ class KioskRuntime:
         self.controller.forget_tag = self.scanner.forget
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.card_readers: list[CardReader] = [open_card_reader(spec) for spec in settings.cards.readers]
+        self._card_threads: list[threading.Thread] = []
 
     def _conflict(self, entry: JournalEntry, note: str) -> None:
         self.sink.emit(
@@ -182,12 +194,32 @@ class KioskRuntime:
         self.scanner.start()
         self._thread = threading.Thread(target=self.controller.run, args=(self._stop,), name="kiosk", daemon=True)
         self._thread.start()
+        for card_reader in self.card_readers:
+            thread = threading.Thread(target=self._cards, args=(card_reader,), name="kiosk-cards", daemon=True)
+            thread.start()
+            self._card_threads.append(thread)
         log.info(
             "kiosk %s started (SIP2 %s:%d)", self.settings.kiosk.id, self.settings.sip2.host, self.settings.sip2.port
         )
 
+    def _cards(self, card_reader: CardReader) -> None:
+        while not self._stop.is_set():
+            try:
+                card = card_reader.wait_for_card(timeout=0.5)
+            except Exception:
+                log.exception("card reader %s failed", card_reader.name)
+                self._stop.wait(2.0)
+                continue
+            if card is not None:
+                self.controller.post(card)
+
     def stop(self) -> None:
         self._stop.set()
+        for card_reader in self.card_readers:
+            try:
+                card_reader.close()
+            except Exception:
+                log.exception("closing card reader %s failed", card_reader.name)
         self.scanner.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -92,6 +92,11 @@ class ReaderSection(_Section):
     misses: int = Field(default=2, ge=1)
 
 
+class CardSection(_Section):
+    # "pcsc" (any PC/SC reader) or "pcsc:<reader name>"; keyboard-wedge scanners type into the screen
+    readers: list[str] = Field(default_factory=list)
+
+
 class SecuritySection(_Section):
     mode: Literal["afi", "eas", "afi+eas", "both", "none"] | None = None
     afi_in_stock: int | None = Field(default=None, ge=0, le=255)
@@ -124,6 +129,7 @@ class KioskSettings(ProcessSettings):
     kiosk: KioskSection = Field(default_factory=KioskSection)
     sip2: Sip2Section = Field(default_factory=Sip2Section)
     reader: ReaderSection = Field(default_factory=ReaderSection)
+    cards: CardSection = Field(default_factory=CardSection)
     security: SecuritySection = Field(default_factory=SecuritySection)
     offline: OfflineSection = Field(default_factory=OfflineSection)
     receipts: ReceiptSection = Field(default_factory=ReceiptSection)

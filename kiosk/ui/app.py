@@ -27,6 +27,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
+from edge.readers import WedgeCardReader
 from kiosk.controller import ItemState, ItemView, KioskController, Screen, UiAction, View
 from kiosk.messages import Lang, label
 
@@ -217,6 +218,8 @@ class KioskApp(App):  # type: ignore[misc]
         self._cue_serial = 0
         self._sounds: dict[str, Any] = {}
         self.on_view: Callable[[View], None] | None = None
+        self.wedge = WedgeCardReader(name="keyboard")
+        self._typed_pin = ""
 
     # -- building ----------------------------------------------------------------------------------------
 
@@ -233,8 +236,29 @@ class KioskApp(App):  # type: ignore[misc]
         if self.demo is not None:
             root.add_widget(DemoTray(*self.demo))
         self._load_sounds()
+        Window.bind(on_key_down=self._on_key_down)
         self.controller.subscribe(lambda view: Clock.schedule_once(lambda _dt: self.render(view)))
         return root
+
+    def _on_key_down(self, _window: Any, key: int, _scancode: int, codepoint: str | None, _mods: Any) -> bool:
+        """A keyboard-wedge barcode scanner types the card number and Enter into the window."""
+        if key in (13, 271):  # Enter, keypad Enter
+            keys = "\r"
+        elif codepoint and codepoint.isprintable():
+            keys = codepoint
+        else:
+            return False
+        if self.view is not None and self.view.screen is Screen.PIN:
+            if keys == "\r":
+                pin, self._typed_pin = self._typed_pin, ""
+                if pin:
+                    self.post("pin", pin)
+            else:
+                self._typed_pin = (self._typed_pin + keys)[:12]
+            return True
+        for card in self.wedge.feed(keys):
+            self.controller.post(card)
+        return True
 
     def _load_sounds(self) -> None:
         if not self.sound_enabled or self.sound_dir is None:
