@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 TRACE = 5  # raw frames are logged below DEBUG
 DEFAULT_WIRE = Wire()
 MAX_CONNECTIONS = 2048
+INLINE_COMMANDS = frozenset({"99"})  # answered without a thread hop (SC status keep-alives)
 
 
 def account_wire(account: AccountConfig | None) -> Wire:
@@ -195,7 +196,10 @@ class Sip2Server:
                 return session.last_response
         loop = asyncio.get_running_loop()
         try:
-            reply = await loop.run_in_executor(self._executor, self.handler.handle, request, conn)
+            if request.code in INLINE_COMMANDS:
+                reply = self.handler.handle(request, conn)  # no database: answer on the event loop
+            else:
+                reply = await loop.run_in_executor(self._executor, self.handler.handle, request, conn)
         except Exception:
             log.exception("SIP2 %s from %s failed", request.code, conn.peer)
             return resend_request(request.checksum is not None)
