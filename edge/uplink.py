@@ -52,6 +52,7 @@ from edge.outbox import Outbox, OutboxError
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+CONNACK_TIMEOUT_S = 5.0
 
 
 class UplinkError(RuntimeError):
@@ -140,6 +141,9 @@ class Uplink:
         self._inflight = 0
         self._inflight_lock = threading.Condition()
         self._last_ack = 0.0
+        self._handshake_pending = False
+        self._socket_opened_at = 0.0
+        self._failed_handshakes = 0
         self._client: mqtt.Client | None = None
         self._sender: threading.Thread | None = None
         self._commands: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
@@ -236,7 +240,8 @@ class Uplink:
         client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
         client.max_inflight_messages_set(min(s.window, 65_535))
         client.max_queued_messages_set(0)
-        client.on_socket_open = guarded(lambda _c, _u, sock: set_nodelay(sock))
+        client.on_socket_open = guarded(self._on_socket_open)
+        client.on_socket_close = guarded(self._on_socket_close)
         client.on_connect = guarded(self._on_connect)
         client.on_disconnect = guarded(self._on_disconnect)
         client.on_publish = guarded(self._on_publish)
@@ -250,7 +255,36 @@ class Uplink:
         props.SessionExpiryInterval = self.settings.session_expiry_s
         return {"clean_start": False, "properties": props}
 
+    def _on_socket_open(self, _client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+        set_nodelay(sock)
+        self._handshake_pending = True
+        self._socket_opened_at = time.monotonic()
+
+    def _on_socket_close(self, _client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
+        if not self._handshake_pending:
+            return
+        self._handshake_pending = False
+        # Closed before any CONNACK: some MQTT 3.1.1-only brokers drop an MQTT 5 CONNECT without answering.
+        self._failed_handshakes += 1
+        if self._use_v5 and self.settings.protocol == "auto" and self._failed_handshakes >= 2:
+            log.info("broker %s closes MQTT 5 connections unanswered; using MQTT 3.1.1", self.settings.host)
+            self._fallback = True
+            self._wake.set()
+
+    def _check_handshake(self) -> None:
+        """A broker that neither answers nor closes an MQTT 5 CONNECT (amqtt) is treated as 3.1.1-only."""
+        if not self._handshake_pending or time.monotonic() - self._socket_opened_at < CONNACK_TIMEOUT_S:
+            return
+        self._handshake_pending = False
+        if self._use_v5 and self.settings.protocol == "auto":
+            log.info("broker %s does not answer MQTT 5; using MQTT 3.1.1", self.settings.host)
+            self._fallback = True
+        else:
+            log.warning("broker %s did not answer CONNECT; reconnecting", self.settings.host)
+            self.kill_connection()
+
     def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any) -> None:
+        self._handshake_pending = False
         if reason.is_failure:
             if self._use_v5 and self.settings.protocol == "auto" and reason.value in (1, 132):
                 log.info("broker %s refuses MQTT 5; using MQTT 3.1.1", self.settings.host)
@@ -259,6 +293,7 @@ class Uplink:
             else:
                 log.warning("broker %s:%d refused the connection: %s", self.settings.host, self.settings.port, reason)
             return
+        self._failed_handshakes = 0
         self.counters["connects"] += 1
         client.subscribe([(self.topics.commands, 1), (self.topics.ack, 1)])
         client.publish(self.topics.status, encode(self._birth()), qos=1, retain=True)
@@ -304,6 +339,11 @@ class Uplink:
             except OutboxError:
                 log.debug("ack after the outbox was closed")
             return
+        if not message.topic.startswith(self.topics.base + "/cmd/"):
+            # Never subscribed to it (amqtt sends retained messages matching other clients' subscriptions).
+            self.counters["foreign_messages"] = self.counters.get("foreign_messages", 0) + 1
+            log.debug("ignoring a message on %s", message.topic)
+            return
         try:
             command = decode(Command, bytes(message.payload))
         except PayloadError as exc:
@@ -333,6 +373,7 @@ class Uplink:
                 if self._fallback:
                     self._rebuild_v311()
                 if not self.connected.wait(0.5):
+                    self._check_handshake()
                     continue
                 if not self._send_due():
                     self._wake.wait(min(1.0, self.outbox.resend_after / 2))

@@ -15,7 +15,7 @@ from server.db import DatabaseError
 from server.demo.describe import describe
 from server.demo.parts import DemoConfig, DemoPart, demo_parts
 from server.demo.seed import seed
-from server.settings import DatabaseSettings, HttpSettings, ServerSettings, Sip2Settings
+from server.settings import DatabaseSettings, HttpSettings, MqttSettings, ServerSettings, Sip2Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ def settings_for(config: DemoConfig) -> ServerSettings:
         database=DatabaseSettings(url=config.database_url, auto_migrate=True),
         http=HttpSettings(host=config.host, port=config.http_port),
         sip2=Sip2Settings(host=config.host, port=config.sip2_port),
+        mqtt=MqttSettings(enabled=True, host=config.host, port=config.mqtt_port, protocol="3.1.1", share_group=None),
     )
 
 
@@ -123,7 +124,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(describe(config), ensure_ascii=False, indent=2))  # noqa: T201
         return 0
     logs.configure("INFO")
-    for attr in ("http_port", "sip2_port"):
+    for attr in ("http_port", "sip2_port", "mqtt_port"):
         port = getattr(config, attr)
         if not _port_free(config.host, port):
             replacement = _free_port(config.host)

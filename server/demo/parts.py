@@ -123,5 +123,6 @@ class KioskDemoPart:
 def demo_parts(config: DemoConfig) -> list[DemoPart]:
     """The parts the demo runs, in start order."""
     from server.alarms.demo import GateDemoPart  # one security gate on a simulated reader
+    from server.ingest.demo import MqttDemoPart  # the embedded broker first: the others connect to it
 
-    return [GateDemoPart(), KioskDemoPart()]
+    return [MqttDemoPart(), GateDemoPart(), KioskDemoPart()]
