@@ -43,7 +43,7 @@ from .errors import (
     TagResponseError,
     UnsupportedOperationError,
 )
-from .port import TRACE, Port, read_available
+from .port import PORT_ERRORS, TRACE, Port, read_available
 
 __all__ = ["M3Frame", "M3FrameParser", "build_frame", "Bibliotheca810Reader", "ERRORS"]
 
@@ -198,16 +198,20 @@ class Bibliotheca810Reader:
             if self._closed:
                 raise ReaderConnectionError(f"{self.name}: reader is closed")
             self._parser.reset()
+            try:
+                self.port.reset_input_buffer()  # a late answer to an earlier request must not pass for this one
+            except PORT_ERRORS as exc:
+                raise ReaderConnectionError(f"{self.name}: port failed: {exc}") from exc
             log.log(TRACE, "3M TX %s", frame)
             try:
                 self.port.write(frame)
-            except OSError as exc:
+            except PORT_ERRORS as exc:
                 raise ReaderConnectionError(f"{self.name}: write failed: {exc}") from exc
             deadline = time.monotonic() + self.timeout
             while True:
                 try:
                     chunk = read_available(self.port, deadline)
-                except OSError as exc:
+                except PORT_ERRORS as exc:
                     raise ReaderConnectionError(f"{self.name}: read failed: {exc}") from exc
                 if not chunk:
                     if time.monotonic() >= deadline:

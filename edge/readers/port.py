@@ -6,7 +6,15 @@ import logging
 import time
 from typing import Protocol
 
-__all__ = ["Port", "read_available", "TRACE"]
+__all__ = ["Port", "read_available", "TRACE", "PORT_ERRORS"]
+
+try:
+    import termios
+
+    PORT_ERRORS: tuple[type[BaseException], ...] = (OSError, termios.error)
+except ImportError:  # pragma: no cover - not POSIX
+    PORT_ERRORS = (OSError,)
+"""What a failing port raises (pyserial's SerialException is an OSError; tcflush raises termios.error)."""
 
 TRACE = 5  # log level below DEBUG for raw frames
 logging.addLevelName(TRACE, "TRACE")
