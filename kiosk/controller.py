@@ -191,6 +191,8 @@ class KioskController:
             count += 1
 
     def run(self, stop: threading.Event, *, poll: float = 0.1) -> None:
+        self._check_online()  # at start: a journal left by an earlier run is replayed first
+        self._publish()
         while not stop.is_set():
             event = self._next(poll)
             self.handle(event if event is not None else Tick())
@@ -355,13 +357,16 @@ class KioskController:
         if self.screen in (Screen.BORROW, Screen.RETURN) and now - self._last_pad_change >= self.settings.settle_s:
             self._settled()
         if self.screen is Screen.ATTRACT and self.offline and now - self._last_ping >= self.settings.ping_s:
-            self._last_ping = now
-            try:
-                self.offline = not self.ils.ping()
-            except IlsError:
-                self.offline = True
+            self._check_online()
             if not self.offline:
                 log.info("library system reachable again")
+
+    def _check_online(self) -> None:
+        self._last_ping = self.clock()
+        try:
+            self.offline = not self.ils.ping()
+        except IlsError:
+            self.offline = True
 
     # -- pad -------------------------------------------------------------------------------------------
 

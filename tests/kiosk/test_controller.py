@@ -400,3 +400,27 @@ def test_a_stack_is_lent_over_several_connections_at_once(
     h.act("finish")
     assert h.view.screen is Screen.RECEIPT
     pool.close()
+
+
+def test_a_journal_left_by_an_earlier_run_is_replayed_at_start(
+    client: Sip2Client, pad: FakePadReader, library: MiniLibrary, tmp_path: Path
+) -> None:
+    import datetime as dt
+    import threading
+
+    from tests.support import wait_for
+
+    journal = Journal(tmp_path / "journal.db")
+    when = dt.datetime(2026, 11, 20, 9, 30).astimezone()
+    journal.add("checkout", "0001000002", "3000000004", when, when + dt.timedelta(days=14))
+    h = Harness(ResilientIls(client, journal), pad, tmp_path)
+    stop = threading.Event()
+    thread = threading.Thread(target=h.controller.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: journal.pending_count() == 0, timeout=10)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert library.checkouts == [("0001000002", "3000000004", "Y", "20261120    093000")]
+    assert not h.view.offline
