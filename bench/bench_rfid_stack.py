@@ -9,6 +9,7 @@ The 3M protocol over a pty, and the FEIG driver with timing off (pure host-side 
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import sys
 import time
@@ -17,12 +18,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import table  # noqa: E402
-from edge.iso15693 import HIGH_RATE  # noqa: E402
+from edge.iso15693 import (
+    HIGH_RATE,  # noqa: E402
+    Uid,  # noqa: E402
+)
 from edge.readers import open_reader  # noqa: E402
-from edge.readers.sim import ReaderSimulator, demo_tags  # noqa: E402
+from edge.readers.sim import ReaderSimulator, VirtualTag, demo_tags  # noqa: E402
 
 RUNS = 7
 TARGET = 1.5
+
+
+def stack() -> list[VirtualTag]:
+    """Ten programmed items with NXP UIDs drawn at random (fixed seed), as a real pile of books has."""
+    rng = random.Random(28560)
+    out = []
+    for demo in demo_tags(10):
+        uid = Uid.from_int(0xE004_0100_0000_0000 | rng.getrandbits(40))
+        out.append(VirtualTag(uid, bytearray(demo.memory), demo.block_size, afi=demo.afi, eas=demo.eas))
+    return out
 
 
 def one_stack(url: str) -> tuple[float, int]:
@@ -44,14 +58,13 @@ def one_stack(url: str) -> tuple[float, int]:
 def main() -> int:
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} CPUs (figures grow with contention)")
-    tags = demo_tags(10)
-    uids = [t.uid for t in tags]
+    uids = [t.uid for t in stack()]
     _, inventory_us = HIGH_RATE.anticollision(uids)
     floor = (inventory_us + 10 * HIGH_RATE.read_blocks_us(9) + 10 * HIGH_RATE.write_afi_us()) / 1e6
     rows = []
     verdict_ratio = None
     for protocol, timing in (("feig", True), ("3m", True), ("feig", False)):
-        with ReaderSimulator(protocol, "pty", demo_tags(10), timing=timing) as sim:
+        with ReaderSimulator(protocol, "pty", stack(), timing=timing) as sim:
             one_stack(sim.url)  # warm-up
             samples = []
             for _ in range(RUNS):
