@@ -199,6 +199,9 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[ReadOutcome]:
             except ValueError as exc:
                 yield ReadOutcome(position, line, None, None, f"line {line}: {exc}")
             element.clear()
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]  # keep memory flat on large collections
     except etree.XMLSyntaxError as exc:
         yield ReadOutcome(position + 1, exc.lineno or 0, None, None, f"XML syntax error: {exc}")
 

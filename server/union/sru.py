@@ -28,12 +28,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import Any
+import threading
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
-import cql
-from cql.lexer import CQLLexerError
-from cql.parser import CQLParserError, CQLSearchClause, CQLTriple
+from cql.lexer import CQLLexer, CQLLexerError
+from cql.parser import CQLParser12, CQLParserError, CQLSearchClause, CQLTriple
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
@@ -162,10 +162,25 @@ def translate(node: Any) -> Node | None:
     raise SruDiagnostic(10, "Query syntax error", "unexpected query structure")
 
 
+_LOCAL = threading.local()
+
+
+def _parser() -> Any:
+    """A CQL parser per thread: ``cql.parse`` builds the PLY lexer and tables on every call (~10 ms)."""
+    parser = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        lexer = CQLLexer()
+        lexer.build()
+        parser = CQLParser12()
+        parser.build(cast(Any, lexer))
+        _LOCAL.parser = parser
+    return parser
+
+
 def parse_query(query: str) -> tuple[Node | None, str]:
     """The search tree and sort of a CQL query (diagnostic 10 when it does not parse)."""
     try:
-        parsed = cql.parse(query)
+        parsed = _parser().parse(query, tracking=True)
     except (CQLLexerError, CQLParserError) as exc:
         raise SruDiagnostic(10, "Query syntax error", str(exc).splitlines()[0] if str(exc) else query) from None
     except Exception as exc:  # noqa: BLE001  (the vendored PLY parser raises assorted errors on odd input)
