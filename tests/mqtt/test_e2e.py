@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,3 +149,49 @@ def test_bad_messages_and_failing_callbacks_do_not_kill_the_connection(
         assert agent.uplink.counters["connects"] == 1
     finally:
         observer.close()
+
+
+def test_thuvien_station_runs_from_its_settings_file_and_says_goodbye(
+    pg_db: Database, prefix: str, make_consumer: Callable[..., IngestConsumer], tmp_path: Path
+) -> None:
+    require_default_broker()
+    add_library(pg_db)
+    add_device(pg_db, "hdu-s09", kind="station")
+    make_consumer(pg_db, topic_prefix=prefix)
+    config = tmp_path / "station.toml"
+    config.write_text(
+        f'device_id = "hdu-s09"\nlibrary = "VN-HDU"\ndata_dir = "{tmp_path / "edge"}"\ntelemetry_interval_s = 1\n'
+        f'[mqtt]\ntopic_prefix = "{prefix}"\n[[readers]]\nname = "desk"\nurl = "standin://"\n'
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "station", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def state() -> DeviceState | None:
+        with pg_db.session() as session:
+            device = get_device(session, "hdu-s09")
+            return None if device is None else device.state
+
+    try:
+        assert wait_for(lambda: state() is DeviceState.ONLINE, timeout=30)
+        assert wait_for(lambda: _telemetry_count(pg_db) > 0, timeout=15)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, output
+    assert wait_for(lambda: state() is DeviceState.OFFLINE, timeout=10)
+    with pg_db.session() as session:
+        reasons = [e.payload["data"].get("state") for e in session.scalars(select(DeviceEvent))]
+    assert "connected" in reasons  # the reader_state event of the stand-in reader
+
+
+def test_bad_settings_file_is_one_sentence(tmp_path: Path) -> None:
+    config = tmp_path / "edge.toml"
+    config.write_text('role = "kiosk"\ndevice_id = "hdu-k01"\nlibrary = "VN-HDU"\nmode = "party"\n')
+    proc = subprocess.run([sys.executable, "-m", "edge.cli", "edge", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("thuvien edge: setting 'mode'")
+    assert len(proc.stderr.strip().splitlines()) == 1
