@@ -15,7 +15,7 @@ from edge.readers import CardReader, TagReader, open_reader
 
 from .controller import ControllerSettings, KioskController
 from .events import EventSink, JsonlSink, MemorySink, OutboxSink
-from .ils import Journal, OfflinePolicy, ResilientIls, Sip2Config, Sip2Pool
+from .ils import Journal, OfflinePolicy, OutboxJournal, ResilientIls, Sip2Config, Sip2Pool
 from .ils.offline import JournalEntry
 from .pad import PadScanner
 from .receipts import EmailReceipts, EscposPrinter, FilePrinter, ReceiptPrinter
@@ -132,7 +132,11 @@ class KioskRuntime:
             s.connections,
         )
         policy = OfflinePolicy(settings.offline.policy)
-        self.journal = Journal(settings.offline.journal or k.data_dir / "journal.db")
+        self.journal: Journal | OutboxJournal
+        if settings.offline.store == "outbox":
+            self.journal = OutboxJournal(settings.offline.journal or k.data_dir / "offline-outbox.db", device_id=k.id)
+        else:
+            self.journal = Journal(settings.offline.journal or k.data_dir / "journal.db")
         self.ils = ResilientIls(
             self.sip2,
             self.journal,

@@ -106,6 +106,7 @@ class SecuritySection(_Section):
 
 class OfflineSection(_Section):
     policy: Literal["finish-session", "store-and-forward"] = "finish-session"
+    store: Literal["outbox", "sqlite"] = "outbox"  # an edge outbox file of its own, or a plain SQLite journal
     journal: Path | None = None
     loan_days: int = Field(default=14, ge=1)
 

@@ -11,7 +11,7 @@ Errors (see :mod:`kiosk.ils.errors`)::
 """
 
 from .errors import IlsError, IlsLoginRefused, IlsUnavailable, Sip2ChecksumError, Sip2FrameError, Sip2ProtocolError
-from .offline import Journal, OfflinePolicy, ResilientIls
+from .offline import Journal, OfflinePolicy, OutboxJournal, ResilientIls
 from .pool import Sip2Pool
 from .port import Ils, ItemInfo, LoanResult, PatronInfo, RenewAllResult, ReturnResult
 from .sip2 import Sip2Client, Sip2Config
@@ -27,6 +27,7 @@ __all__ = [
     "Sip2Config",
     "Sip2Pool",
     "Journal",
+    "OutboxJournal",
     "OfflinePolicy",
     "ResilientIls",
     "IlsError",

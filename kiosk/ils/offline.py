@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-__all__ = ["OfflinePolicy", "Journal", "JournalEntry", "ResilientIls", "ReplayReport"]
+__all__ = ["OfflinePolicy", "Journal", "OutboxJournal", "JournalEntry", "ResilientIls", "ReplayReport"]
 
 
 class OfflinePolicy(StrEnum):
@@ -48,6 +48,7 @@ class JournalEntry:
     due: dt.datetime | None
     state: str  # "pending" | "sent" | "conflict"
     note: str = ""
+    key: str = ""  # the event id when the journal is an edge outbox
 
 
 class Journal:
@@ -109,6 +110,72 @@ class Journal:
             self._db.close()
 
 
+class OutboxJournal:
+    """The same journal kept in an :class:`edge.outbox.Outbox` (its own file, so the uplink never publishes
+    it): each transaction is an event, committed before the patron sees "recorded"; a replayed or conflicting
+    transaction is acknowledged (deleted) — conflicts are reported to staff by the caller first."""
+
+    def __init__(self, path: Path | str, *, device_id: str = "kiosk") -> None:
+        from edge.outbox import Outbox
+
+        self.outbox = Outbox(path)
+        self.device_id = device_id
+        self._keys: dict[int, str] = {}
+
+    def add(self, op: str, patron_id: str, item_id: str, at: dt.datetime, due: dt.datetime | None) -> int:
+        from edge.contract import Event, new_event_id
+
+        event = Event(
+            event_id=new_event_id(),
+            device_id=self.device_id,
+            kind=f"offline_{op}",
+            occurred_at=at.astimezone(dt.UTC),
+            data={
+                "op": op,
+                "patron_id": patron_id,
+                "item_id": item_id,
+                "at": at.isoformat(),
+                "due": due.isoformat() if due else None,
+            },
+        )
+        self.outbox.add(f"kiosk/{self.device_id}/offline/{op}", event)
+        return self.outbox.depth()
+
+    def entries(self, state: str | None = "pending") -> list[JournalEntry]:
+        from edge.contract import Event, decode
+
+        if state not in ("pending", None):
+            return []
+        out = []
+        for row in self.outbox.due(limit=100_000):
+            data = decode(Event, row.payload).data
+            self._keys[row.seq] = row.event_id
+            out.append(
+                JournalEntry(
+                    id=row.seq,
+                    op=str(data["op"]),
+                    patron_id=str(data["patron_id"]),
+                    item_id=str(data["item_id"]),
+                    at=dt.datetime.fromisoformat(str(data["at"])),
+                    due=dt.datetime.fromisoformat(str(data["due"])) if data.get("due") else None,
+                    state="pending",
+                    key=row.event_id,
+                )
+            )
+        return out
+
+    def mark(self, entry_id: int, state: str, note: str = "") -> None:
+        key = self._keys.pop(entry_id, None)
+        if key is not None and state in ("sent", "conflict"):
+            self.outbox.acknowledge([key])
+
+    def pending_count(self) -> int:
+        return self.outbox.depth()
+
+    def close(self) -> None:
+        self.outbox.close()
+
+
 @dataclass(frozen=True)
 class ReplayReport:
     sent: int = 0
@@ -122,7 +189,7 @@ class ResilientIls:
     def __init__(
         self,
         inner: Ils,
-        journal: Journal,
+        journal: Journal | OutboxJournal,
         *,
         policy: OfflinePolicy = OfflinePolicy.FINISH_SESSION,
         loan_days: int = 14,

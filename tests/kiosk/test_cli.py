@@ -55,7 +55,7 @@ def test_headless_kiosk_starts_and_stops(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        journal = tmp_path / "kiosk" / "journal.db"
+        journal = tmp_path / "kiosk" / "offline-outbox.db"
         assert wait_for(lambda: journal.exists() or proc.poll() is not None, timeout=30)
         assert wait_for(lambda: proc.poll() is not None, timeout=1.0) is False  # still running
         proc.send_signal(signal.SIGINT)

@@ -8,7 +8,7 @@ import pytest
 
 from edge.iso15693 import Uid
 from kiosk.controller import ItemState, Screen
-from kiosk.ils import Journal, OfflinePolicy, ResilientIls, Sip2Client, Sip2Config, Sip2Pool
+from kiosk.ils import Journal, OfflinePolicy, OutboxJournal, ResilientIls, Sip2Client, Sip2Config, Sip2Pool
 from kiosk.messages import LABELS, MESSAGES
 from tests.kiosk.fakes import FakePadReader, MiniLibrary, ScriptedPeer
 from tests.kiosk.harness import Harness
@@ -299,10 +299,17 @@ def test_confirm_count(client: Sip2Client, pad: FakePadReader, library: MiniLibr
     assert len(library.checkouts) == 2
 
 
+def make_journal(kind: str, tmp_path: Path) -> Journal | OutboxJournal:
+    if kind == "outbox":
+        return OutboxJournal(tmp_path / "offline-outbox.db", device_id="kiosk-test")
+    return Journal(tmp_path / "journal.db")
+
+
+@pytest.mark.parametrize("store", ["sqlite", "outbox"])
 def test_network_lost_mid_session_finishes_offline_and_replays(
-    client: Sip2Client, pad: FakePadReader, peer: ScriptedPeer, library: MiniLibrary, tmp_path: Path
+    client: Sip2Client, pad: FakePadReader, peer: ScriptedPeer, library: MiniLibrary, tmp_path: Path, store: str
 ) -> None:
-    journal = Journal(tmp_path / "journal.db")
+    journal = make_journal(store, tmp_path)
     ils = ResilientIls(client, journal, policy=OfflinePolicy.FINISH_SESSION)
     h = Harness(ils, pad, tmp_path)
     signed_in(h)
@@ -332,10 +339,11 @@ def test_network_lost_mid_session_finishes_offline_and_replays(
     assert [c[1] for c in library.checkouts] == ["3000000001", "3000000002"]
 
 
+@pytest.mark.parametrize("store", ["sqlite", "outbox"])
 def test_store_and_forward_accepts_new_sessions_offline(
-    client: Sip2Client, pad: FakePadReader, peer: ScriptedPeer, library: MiniLibrary, tmp_path: Path
+    client: Sip2Client, pad: FakePadReader, peer: ScriptedPeer, library: MiniLibrary, tmp_path: Path, store: str
 ) -> None:
-    journal = Journal(tmp_path / "journal.db")
+    journal = make_journal(store, tmp_path)
     ils = ResilientIls(client, journal, policy=OfflinePolicy.STORE_AND_FORWARD)
     h = Harness(ils, pad, tmp_path, store_and_forward=True)
     peer.down = True
