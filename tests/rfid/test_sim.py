@@ -219,8 +219,9 @@ class TestFeigOverTcp(SimReaderTests):
             reader.inventory()
 
 
-def test_timing_on_paces_answers() -> None:
-    with ReaderSimulator("feig", "pty", make_tags(), timing=True) as sim:
+@pytest.mark.parametrize("baud", [None, 38400])
+def test_timing_on_paces_answers(baud: int | None) -> None:
+    with ReaderSimulator("feig", "pty", make_tags(), timing=True, link_baud=baud) as sim:
         reader = open_reader(sim.url)
         try:
             assert len(reader.inventory()) == 6

@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     reader.add_argument("--timing", choices=("on", "off"), default="on", help="ISO 15693 air time (default on)")
     reader.add_argument("--control", default="tcp:0", help="control socket tcp:PORT (default tcp:0)")
     reader.add_argument("--block-order", choices=("msb", "lsb"), default="msb", help="FEIG block byte order")
+    reader.add_argument("--link-baud", type=int, help="also charge serial byte time at this baud rate")
     reader.add_argument("--info-file", type=Path, help="also write the URL and control address here (JSON)")
 
     card = sub.add_parser("card", help="run the virtual PC/SC card for pcscd + vsmartcard-vpcd")
@@ -82,6 +83,7 @@ def _reader(args: argparse.Namespace) -> int:
         timing=args.timing == "on",
         control=args.control,
         block_order=args.block_order,
+        link_baud=args.link_baud,
     )
     sim.start()
     info = {"url": sim.url, "control": sim.control_address, "protocol": args.protocol, "tags": len(tags)}

@@ -13,6 +13,10 @@ Control protocol (one JSON object per line, answer ``{"ok": true, ...}`` or ``{"
 ``list``, ``place`` (``tag``: a tag-file entry, or ``uid`` of a known tag), ``remove`` (``uid``), ``move``
 (``uid``, ``antenna``), ``timing`` (``on``), ``fault`` (``kind``, ``count``, ``size``), ``inputs`` (``value``),
 ``outputs``, ``config``, ``stats``.
+
+With ``timing`` on, each answer leaves when the ISO 15693 air time of the exchanges it needed has passed
+since the request arrived; ``link_baud`` adds the serial byte time of request and answer (a pty or TCP link
+has none of its own).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class ReaderSimulator:
         max_records: int = 24,
         air_timing: AirTiming = HIGH_RATE,
         seed: int = 15693,
+        link_baud: int | None = None,
     ) -> None:
         if protocol not in ("feig", "3m"):
             raise ValueError(f"simulated protocol must be 'feig' or '3m', got {protocol!r}")
@@ -76,6 +81,9 @@ class ReaderSimulator:
         self.faults = Faults()
         self.timing = timing
         self.air_timing = air_timing
+        # with link_baud, timing also charges the serial bytes (8E1 = 11 bits per byte for FEIG, 8N1 = 10 for 3M)
+        self.link_baud = link_baud
+        self.link_bits = 11 if protocol == "feig" else 10
         self.control_spec = control
         self._random = random.Random(seed)
         self.engine: FeigProtocol | M3Protocol
@@ -206,7 +214,10 @@ class ReaderSimulator:
         if noise is not None:
             response = bytes(self._random.randrange(256) for _ in range(noise.size)) + response
         if self.timing:
-            delay = received + air_us / 1e6 - time.perf_counter()
+            seconds = air_us / 1e6
+            if self.link_baud:
+                seconds += (len(frame.encode()) + len(response)) * self.link_bits / self.link_baud
+            delay = received + seconds - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
         write(response)
