@@ -23,7 +23,7 @@ from .errors import (
 )
 from .model import LibraryTag
 
-__all__ = ["FORMAT", "DSFID", "OIDS", "decode", "encode", "looks_like"]
+__all__ = ["FORMAT", "DSFID", "OIDS", "decode", "encode", "looks_like", "content_oids"]
 
 FORMAT = "iso28560-2"
 DSFID = 0x06
@@ -120,6 +120,7 @@ def decode(data: bytes) -> LibraryTag:
         seen.add(oid)
         if oid == 2:
             extra["content_parameter"] = raw.hex().upper()
+            extra["content_oids"] = ",".join(str(o) for o in content_oids(raw))
             continue
         if oid in _ISIL_OIDS and scheme == 0:
             value = decode_isil(raw)
@@ -141,6 +142,13 @@ def decode(data: bytes) -> LibraryTag:
         fields["parts_in_set"], fields["part_number"] = int(si[:half]), int(si[half:])
     fields["extra"] = tuple(sorted(extra.items()))
     return LibraryTag._trusted(**fields)
+
+
+def content_oids(bitmap: bytes) -> list[int]:
+    """OIDs a content parameter says are present (most significant bit of the first byte = OID 3)."""
+    value = int.from_bytes(bitmap, "big")
+    nbits = len(bitmap) * 8
+    return [3 + i for i in range(nbits) if value >> (nbits - 1 - i) & 1]
 
 
 def _decode_usage(scheme: int, raw: bytes, fields: dict[str, object]) -> None:

@@ -50,6 +50,8 @@ def test_part2_vector_details() -> None:
     tag = decode(bytes.fromhex(TAG_VECTORS[1]["memory"]))
     assert (tag.parts_in_set, tag.part_number) == (12, 3)
     assert tag.extras["content_parameter"] == "D0"
+    assert tag.extras["content_oids"] == "3,4,6"
+    assert iso28560_2.content_oids(bytes.fromhex("D002")) == [3, 4, 6, 17]
 
 
 def test_isil_compaction_vector() -> None:
@@ -205,3 +207,15 @@ def test_to_dict_uses_contract_field_names() -> None:
     ):
         assert key in d
     assert LibraryTag.from_dict(d).to_dict() == d
+
+
+def test_part3_24_bit_extension_block_id() -> None:
+    basic = bytes.fromhex(TAG_VECTORS[0]["memory"]) + b"\x00\x00"  # 34-byte form (bytes 32-33 zero)
+    body = b"abc\x00"
+    block = bytearray((6 + len(body), 0x34, 0xFF, 0x12, 0x00, 0x00)) + body  # id 0x001234, checksum at 5
+    x = 0
+    for b in block:
+        x ^= b
+    block[5] = x
+    tag = iso28560_3.decode(basic + bytes(block) + b"\x00")
+    assert tag.extras["extension_block_4660"] == body.hex()
