@@ -218,6 +218,13 @@ def _tsquery(text: str) -> ColumnElement[Any]:
     return func.to_tsquery(literal_column("'simple'::regconfig"), text)
 
 
+def _text_relation(term: Term) -> Term:
+    relation = {"=": "all", "==": "phrase", "adj": "phrase", "exact": "phrase"}.get(term.relation, term.relation)
+    if relation not in TEXT_RELATIONS:
+        raise UnsupportedRelation(term.relation, term.index)
+    return Term(term.index, term.value, relation)
+
+
 class _Compiler:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -247,10 +254,7 @@ class _Compiler:
         return not_(condition) if term.relation == "<>" else condition
 
     def text_term(self, term: Term, negated: bool) -> ColumnElement[bool]:
-        relation = {"=": "all", "==": "phrase", "adj": "phrase", "exact": "phrase"}.get(term.relation, term.relation)
-        if relation not in TEXT_RELATIONS:
-            raise UnsupportedRelation(term.relation, term.index)
-        term = Term(term.index, term.value, relation)
+        term = _text_relation(term)
         if self.dialect == "sqlite":
             expression = _fts_expression(term)
             if expression is None:
@@ -363,6 +367,16 @@ def search(
     elif node is None:
         node = extra
     compiler = _Compiler(session)
+    if (
+        compiler.dialect == "sqlite"
+        and sort == "relevance"
+        and isinstance(node, Term)
+        and node.index in TEXT_INDEXES
+        and not filters.include_deleted
+    ):
+        expression = _fts_expression(_text_relation(node))
+        if expression is not None:
+            return _ranked_fts(session, expression, limit, offset)
     condition: ColumnElement[bool] = compiler.compile(node) if node is not None else true()
     if not filters.include_deleted:
         condition = and_(condition, BibRecord.deleted_at.is_(None))
@@ -374,4 +388,20 @@ def search(
     hits: list[Hit] = []
     for row in session.execute(stmt):
         hits.append(Hit(row[0], float(row[1]) if score is not None and row[1] is not None else None))
+    return SearchResults(total=total, hits=hits, offset=offset, limit=limit)
+
+
+def _ranked_fts(session: Session, expression: str, limit: int, offset: int) -> SearchResults:
+    """One text query on SQLite: the FTS5 match is evaluated once, joined, counted and ranked by bm25."""
+    ranked = (
+        select(_FTS.c.rowid.label("rid"), literal_column("bm25(bib_fts, 10.0, 5.0, 3.0, 1.0)").label("score"))
+        .where(literal_column("bib_fts").op("MATCH")(expression))
+        .subquery("ranked")
+    )
+    live = BibRecord.deleted_at.is_(None)
+    joined = select(BibRecord).join(ranked, ranked.c.rid == BibRecord.id).where(live)
+    counted = select(func.count()).select_from(ranked.join(BibRecord, ranked.c.rid == BibRecord.id)).where(live)
+    total = int(session.scalar(counted) or 0)
+    stmt = joined.add_columns(-ranked.c.score).order_by(ranked.c.score, BibRecord.id).limit(limit).offset(offset)
+    hits = [Hit(row[0], float(row[1])) for row in session.execute(stmt)]
     return SearchResults(total=total, hits=hits, offset=offset, limit=limit)
