@@ -18,7 +18,6 @@ from server.circulation.errors import CirculationError
 from server.circulation.models import Hold, HoldState
 from server.circulation.service import CirculationService
 from server.libraries.models import Library
-from server.patrons import repository as patron_repo
 from server.staff.service import AccessDenied, Level
 from server.web.core import PostDep, Web, WebDep
 from server.web.i18n import pick
@@ -52,11 +51,8 @@ def _page(web: Web, library_id: int, card: str, *, outcome: dict[str, Any] | Non
     error = None
     card = card.strip()
     if card:
-        patron = patron_repo.by_card(web.session, card)
-        if patron is not None and not web.principal.allows(patron.home_library_id, Level.READ) and not (
-            web.principal.allows(library_id, Level.CIRCULATE)
-        ):
-            raise AccessDenied("view_patron", patron.home_library_id)
+        # A patron may borrow at any library of the network by presenting the card, so the desk opens any card
+        # typed or scanned there (the view is audited); browsing patrons by id stays scoped (patrons pages).
         try:
             status = _service(web).patron_status(card)
         except CirculationError as exc:
