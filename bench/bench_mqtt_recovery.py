@@ -7,6 +7,7 @@ backoff when the broker returns. Bounded: under two minutes.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,7 @@ def main() -> int:
           duplicates]],
     ))
     print("(times from the broker's return; includes both sides' reconnect backoff)")
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0
 
 
