@@ -299,7 +299,8 @@ class Provider:
         page_size = self.config.page_size
         columns: list[Any] = [BibRecord.id, BibRecord.updated_at, BibRecord.deleted_at]
         if with_metadata:
-            columns += [BibRecord.marc, BibRecord]
+            # ORM objects only for Dublin Core; MARCXML is written straight from the stored bytes.
+            columns += [BibRecord.marc, BibRecord] if position.prefix == "oai_dc" else [BibRecord.marc]
         stmt = select(*columns).where(*conditions)
         if position.last_stamp is not None:
             last = dt.datetime.fromisoformat(position.last_stamp)
