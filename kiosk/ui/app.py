@@ -13,6 +13,7 @@ import math
 import struct
 import wave
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,10 @@ class Keypad(BoxLayout):  # type: ignore[misc]
         self._post = post
         self._action = action_name
 
+    def reset(self) -> None:
+        self.typed = ""
+        self.display.text = ""
+
     def _key(self, _: str, value: str) -> None:
         self.typed = "" if value == "clear" else (self.typed + value)[:20]
         self.display.text = "•" * len(self.typed) if self.secret else self.typed
@@ -220,6 +225,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.on_view: Callable[[View], None] | None = None
         self.wedge = WedgeCardReader(name="keyboard")
         self._typed_pin = ""
+        self._keypads: dict[tuple[str, str], Keypad] = {}
 
     # -- building ----------------------------------------------------------------------------------------
 
@@ -284,6 +290,13 @@ class KioskApp(App):  # type: ignore[misc]
     # -- rendering ---------------------------------------------------------------------------------------
 
     def render(self, view: View) -> None:
+        if self.view is not None and replace(view, serial=0) == replace(self.view, serial=0):
+            self.view = view  # nothing visible changed (a timer tick): keep the widgets, and what is typed
+            return
+        if self.view is None or view.screen is not self.view.screen:
+            for keypad in self._keypads.values():
+                keypad.reset()  # a new screen (or the next patron) starts with an empty keypad
+            self._typed_pin = ""
         self.view = view
         if view.cue_serial != self._cue_serial:
             self._cue_serial = view.cue_serial
@@ -341,7 +354,7 @@ class KioskApp(App):  # type: ignore[misc]
         body = BoxLayout(orientation="horizontal", spacing=32)
         left = BoxLayout(orientation="vertical", spacing=24)
         left.add_widget(Widget())
-        left.add_widget(self._headline(view, size=44))
+        left.add_widget(self._headline(view, size=40, height=170))
         left.add_widget(_label(label("card_number", view.lang), 26, MUTED, halign="center"))
         from kiosk.messages import text
 
@@ -349,7 +362,7 @@ class KioskApp(App):  # type: ignore[misc]
         left.add_widget(self._buttons(view, ["return"], {"return": GREEN}, height=120))
         left.add_widget(Widget())
         body.add_widget(left)
-        body.add_widget(Keypad("card", self.post, view.lang, secret=False))
+        body.add_widget(self._keypad("card", view.lang, secret=False))
         return body
 
     def _screen_pin(self, view: View) -> Widget:
@@ -360,8 +373,17 @@ class KioskApp(App):  # type: ignore[misc]
         left.add_widget(Widget())
         left.add_widget(self._buttons(view, ["finish"], {"finish": GREY}))
         body.add_widget(left)
-        body.add_widget(Keypad("pin", self.post, view.lang, secret=True))
+        body.add_widget(self._keypad("pin", view.lang, secret=True))
         return body
+
+    def _keypad(self, action: str, lang: Lang, *, secret: bool) -> Keypad:
+        """One keypad per screen and language, kept across renders so that digits typed so far survive."""
+        keypad = self._keypads.get((action, lang))
+        if keypad is None:
+            keypad = self._keypads[(action, lang)] = Keypad(action, self.post, lang, secret=secret)
+        elif keypad.parent is not None:
+            keypad.parent.remove_widget(keypad)
+        return keypad
 
     def _screen_menu(self, view: View) -> Widget:
         body = BoxLayout(orientation="vertical", spacing=24)

@@ -67,7 +67,8 @@ def main(out: Path) -> int:
     def type_digits(digits: str, enter: str) -> None:
         for d in digits:
             press("key", d)
-        press(enter)
+        if enter != "key":
+            press(enter)
 
     def scan(card: str) -> None:
         """A keyboard-wedge scanner: key presses into the window, then Enter."""
@@ -102,7 +103,8 @@ def main(out: Path) -> int:
 
     steps: list[tuple[str, Callable[[], None], str]] = [
         ("01-attract-vi", lambda: None, "attract"),
-        ("02-menu", lambda: type_digits("0001000001", "card"), "menu"),
+        ("02-typing", lambda: (type_digits("00010", "key"), process(0.5)), "attract"),
+        ("02-menu", lambda: type_digits("00001", "card"), "menu"),
         ("03-borrow-stack", lambda: (press("borrow"), place_stack(), process(), process(1.5)), "borrow"),
         ("04-borrow-en", lambda: press("language"), "borrow"),
         ("05-receipt", lambda: press("finish"), "receipt"),
