@@ -181,3 +181,22 @@ def test_bad_urls(url: str) -> None:
 
     with pytest.raises(ReaderUrlError):
         open_reader(url)
+
+
+def test_every_driver_satisfies_the_ports() -> None:
+    from edge.readers import CardReader, ReconnectingReader, TagReader
+    from edge.readers.bibliotheca810 import Bibliotheca810Reader
+    from edge.readers.feig import FeigReader
+    from edge.readers.pcsc import PcscCardReader, PcscTagReader
+
+    from .driver_base import ScriptedPort
+
+    for reader in (
+        FeigReader(ScriptedPort()),
+        Bibliotheca810Reader(ScriptedPort()),
+        PcscTagReader("none"),
+        ReconnectingReader(lambda: FeigReader(ScriptedPort())),
+    ):
+        assert isinstance(reader, TagReader), reader
+    for cards in (PcscCardReader("none"), WedgeCardReader()):
+        assert isinstance(cards, CardReader), cards
