@@ -6,6 +6,7 @@ Every domain error is turned into response fields in one place, :func:`screen_me
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from server.circulation import policies
 from server.circulation.errors import (
     CirculationError,
+    HoldNotFound,
     HoldRefused,
     ItemNotFound,
     OperationNotPermitted,
@@ -620,8 +622,9 @@ class Sip2Handler:
             if mode == "-":
                 result = self.service.cancel_hold(card, item_barcode=barcode or None, channel="sip2")
             elif mode in {"+", "*"}:
-                if mode == "*":
-                    self.service.cancel_hold(card, item_barcode=barcode or None, channel="sip2")
+                if mode == "*":  # change = replace the patron's hold on this title, if any
+                    with contextlib.suppress(HoldNotFound):
+                        self.service.cancel_hold(card, item_barcode=barcode or None, channel="sip2")
                 result = self.service.place_hold(
                     card,
                     item_barcode=barcode or None,
