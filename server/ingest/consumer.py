@@ -66,8 +66,13 @@ class _Election:
     def resign(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.close()  # closing the session releases the advisory lock
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ELECTION_LOCK_KEY})
+                self._conn.commit()
+            except Exception:
+                log.debug("advisory unlock failed; dropping the connection releases it", exc_info=True)
             finally:
+                self._conn.invalidate()  # never back into the pool: the lock belongs to this session
+                self._conn.close()
                 self._conn = None
 
 
