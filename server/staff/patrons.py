@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from server.audit.models import AuditEntry
 from server.audit.service import record
 from server.catalog.folding import fold
+from server.catalog.models import BibRecord, Item
 from server.circulation.models import Fee, Hold, HoldState, Loan, Payment
 from server.db import utcnow
 from server.patrons.models import CardKind, Patron, PatronBlock, PatronCard, PatronCategory
@@ -204,11 +205,30 @@ def add_card(session: Session, principal: Principal, patron_id: int, number: str
            library_id=patron.home_library_id, details={"card": number}, **_actor(principal, ip))
 
 
-def history(session: Session, patron: Patron, limit: int = 100) -> list[Loan]:
-    """Loans still linked to the patron (returned loans are unlinked after the privacy period)."""
-    return list(session.scalars(
-        select(Loan).where(Loan.patron_id == patron.id).order_by(Loan.checked_out_at.desc()).limit(limit)
-    ))
+def history(session: Session, patron: Patron, limit: int = 100) -> list[tuple[Loan, str, str]]:
+    """Loans still linked to the patron, with the item's barcode and title (returned loans are unlinked after
+    the privacy period unless the patron asked to keep their history)."""
+    rows = session.execute(
+        select(Loan, Item.barcode, BibRecord.title)
+        .join(Item, Item.id == Loan.item_id)
+        .join(BibRecord, BibRecord.id == Item.record_id)
+        .where(Loan.patron_id == patron.id)
+        .order_by(Loan.checked_out_at.desc())
+        .limit(limit)
+    ).all()
+    return [(loan, barcode, title) for loan, barcode, title in rows]
+
+
+def hold_shelf(session: Session, library_id: int) -> list[tuple[Hold, str, str]]:
+    """Holds waiting on this library's hold shelf: the hold, the item's barcode and the title."""
+    rows = session.execute(
+        select(Hold, Item.barcode, BibRecord.title)
+        .join(BibRecord, BibRecord.id == Hold.record_id)
+        .outerjoin(Item, Item.id == Hold.item_id)
+        .where(Hold.pickup_library_id == library_id, Hold.state == HoldState.READY)
+        .order_by(Hold.expires_at)
+    ).all()
+    return [(hold, barcode or "", title) for hold, barcode, title in rows]
 
 
 def export_data(session: Session, principal: Principal, patron_id: int, *, ip: str | None) -> dict[str, Any]:

@@ -134,3 +134,13 @@ def test_alarm_acknowledgement_is_scoped(as_district: TestClient, seeded: Seeded
         acknowledged = session.get(GateAlarm, ids[1])
         assert acknowledged is not None and acknowledged.acknowledged_at is not None
         assert acknowledged.note == "bạn đọc quên mượn"
+
+
+def test_checkin_traps_a_hold_onto_the_hold_shelf(as_admin: TestClient, seeded: Seeded) -> None:
+    province = _library_id(seeded, "VN-HDU")
+    token = csrf_of(as_admin)
+    response = as_admin.post("/web/desk/checkin", data={"csrf": token, "barcode": "3000000008", "library": province})
+    assert response.status_code == 200, response.text
+    assert 'data-outcome="ok"' in response.text and "giữ cho" in response.text
+    shelf = as_admin.get("/web/desk", params={"library": province})
+    assert "Đất rừng phương Nam" in shelf.text.split("Giá giữ sách", 1)[1]

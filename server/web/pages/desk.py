@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from server.audit.service import record
 from server.circulation.errors import CirculationError
-from server.circulation.models import Hold, HoldState
 from server.circulation.service import CirculationService
 from server.libraries.models import Library
+from server.staff.patrons import hold_shelf
 from server.staff.service import AccessDenied, Level
 from server.web.core import PostDep, Web, WebDep
 from server.web.i18n import pick
@@ -63,10 +63,7 @@ def _page(web: Web, library_id: int, card: str, *, outcome: dict[str, Any] | Non
     libraries = web.session.scalars(
         select(Library).where(Library.id.in_(web.principal.scope(Level.CIRCULATE))).order_by(Library.id)
     ).all()
-    ready = web.session.scalars(
-        select(Hold).where(Hold.pickup_library_id == library_id, Hold.state == HoldState.READY)
-        .order_by(Hold.expires_at)
-    ).all()
+    ready = hold_shelf(web.session, library_id)
     return web.render("desk.html", status_code=status_code, card=card, status=status, error=error,
                       outcome=outcome, library_id=library_id, libraries=libraries, hold_shelf=ready)
 
