@@ -308,14 +308,14 @@ class KioskApp(App):  # type: ignore[misc]
                     log.debug("could not play %s", view.cue)
         self.main.clear_widgets()
         self.main.add_widget(self._top_bar(view))
-        if view.offline_text:
-            banner = _label(view.offline_text, 24, (0, 0, 0, 1), bold=True, halign="center")
+        if view.offline_text and view.screen is not Screen.NOTICE:
+            banner = _label(view.offline_text, 22, (0, 0, 0, 1), bold=True, halign="center", height=64)
             _paint(banner, AMBER)
             self.main.add_widget(banner)
         body = getattr(self, f"_screen_{view.screen.value}")(view)
         self.main.add_widget(body)
         if view.toast:
-            toast = _label(view.toast, 24, WHITE, halign="center")
+            toast = _label(view.toast, 24, WHITE, halign="center", height=60)
             _paint(toast, PANEL)
             self.main.add_widget(toast)
         if view.warning_seconds is not None:

@@ -116,6 +116,7 @@ def main(out: Path) -> int:
         ("11-timeout-warning", lambda: process(50), "return"),
         ("12-timed-out", lambda: (process(20), process(5)), "attract"),
         ("13-offline", lambda: (go_offline(), scan("0001000002")), "notice"),
+        ("14-offline-banner", lambda: press("dismiss"), "attract"),
     ]
     index = 0
 
