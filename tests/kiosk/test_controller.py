@@ -432,3 +432,50 @@ def test_a_journal_left_by_an_earlier_run_is_replayed_at_start(
         thread.join(timeout=5)
     assert library.checkouts == [("0001000002", "3000000004", "Y", "20261120    093000")]
     assert not h.view.offline
+
+
+def test_stack_on_the_reader_simulator_with_the_scripted_peer(
+    client: Sip2Client, library: MiniLibrary, tmp_path: Path
+) -> None:
+    """The same flow through the real FEIG driver and the protocol-exact simulator (faults included)."""
+    from edge.readers import open_reader
+    from edge.readers.sim import ReaderSimulator, VirtualTag
+    from edge.tags import LibraryTag
+
+    def tag(n: int, part: int | None = None, parts: int | None = None, owner: str = "VN-HDU") -> VirtualTag:
+        data = LibraryTag(
+            primary_item_id=f"3000{n:06d}", owner_isil=owner, type_of_usage=1, part_number=part, parts_in_set=parts
+        )
+        return VirtualTag.with_item(uid(n if part in (None, 1) else n + 1), data, afi=IN_STOCK, eas=True)
+
+    sim = ReaderSimulator("feig", "pty", timing=False).start()
+    reader = open_reader(sim.url)
+    try:
+        h = Harness(client, reader, tmp_path)
+        signed_in(h)
+        h.act("borrow")
+        stack = [tag(1), tag(2), tag(3), tag(100), tag(6, 1, 2), tag(101, owner="VN-HN")]
+        sim.inject("corrupt")  # one garbled reply on the serial link: the driver and the writer retry
+        for t in stack:
+            sim.place(t)
+        h.step()
+        h.step()
+        h.step(1.5)
+        codes = {i.item_id: i.code for i in h.view.items}
+        assert codes == {
+            "3000000001": "KIOSK-CHECKOUT-002",
+            "3000000002": "KIOSK-CHECKOUT-002",
+            "3000000003": "KIOSK-CHECKOUT-002",
+            "3000000100": "KIOSK-CHECKOUT-002",
+            "3000000006": "KIOSK-CHECKOUT-004",
+            "3000000101": "KIOSK-ITEM-002",
+        }, h.view.items
+        assert [t.afi for t in stack] == [ON_LOAN] * 4 + [IN_STOCK, IN_STOCK]
+        assert sorted(c[1] for c in library.checkouts) == ["3000000001", "3000000002", "3000000003", "3000000100"]
+        sim.remove(stack[0].uid)
+        h.step()
+        h.step()
+        assert h.item("3000000001") == ("done", "KIOSK-CHECKOUT-002")  # taking a lent book away is fine
+    finally:
+        reader.close()
+        sim.stop()
