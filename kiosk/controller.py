@@ -143,6 +143,7 @@ class KioskController:
         self._working = False
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: dict[Future[LoanResult | IlsUnavailable], str] = {}
+        self._titles: dict[str, str] = {}
         self._front: deque[Event] = deque()
         self.view = self._snapshot()
 
@@ -303,6 +304,7 @@ class KioskController:
             warning_seconds=warning,
             warning_text=warning_text,
             loans=patron.loans if patron else (),
+            titles=tuple(sorted(self._titles.items())),
             holds=patron.holds_ready if patron else (),
             overdue=patron.overdue if patron else (),
             fee_vnd=patron.fee_vnd if patron else 0,
@@ -854,6 +856,18 @@ class KioskController:
             return
         if info.valid:
             self.patron = info
+            self._look_up_titles(info.loans + info.holds_ready + info.overdue)
+
+    def _look_up_titles(self, item_ids: tuple[str, ...], limit: int = 30) -> None:
+        """Titles for the account and renew screens (SIP2 lists item identifiers)."""
+        for item_id in item_ids[:limit]:
+            if item_id in self._titles:
+                continue
+            try:
+                info = self.ils.item_info(item_id)
+            except IlsError:
+                return
+            self._titles[item_id] = info.title or item_id
 
     # -- ending ----------------------------------------------------------------------------------------
 
@@ -935,6 +949,7 @@ class KioskController:
 
     def _clear_session(self) -> None:
         self.patron, self.patron_id, self.pin = None, "", ""
+        self._titles = {}
         self.transactions = []
         self._offline_in_session = False
         self._confirmed = set()

@@ -115,6 +115,7 @@ class View:
     warning_seconds: int | None = None
     warning_text: str = ""
     loans: tuple[str, ...] = ()
+    titles: tuple[tuple[str, str], ...] = ()  # item id -> title, for the loans and holds listed
     holds: tuple[str, ...] = ()
     overdue: tuple[str, ...] = ()
     fee_vnd: int = 0

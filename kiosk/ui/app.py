@@ -457,9 +457,10 @@ class KioskApp(App):  # type: ignore[misc]
             if item_id in done:
                 column.add_widget(self._item_row(done[item_id]))
             else:
+                title = dict(view.titles).get(item_id, item_id)
                 column.add_widget(
                     KioskButton(
-                        f"{label('renew', view.lang)}: {item_id}",
+                        f"{label('renew', view.lang)}: {title}",
                         "renew_item",
                         self.post,
                         value=item_id,
@@ -470,7 +471,9 @@ class KioskApp(App):  # type: ignore[misc]
                 )
         scroll.add_widget(column)
         body.add_widget(scroll)
-        body.add_widget(self._buttons(view, ["back", "renew_all", "finish"], {"finish": GREEN, "back": GREY}))
+        body.add_widget(
+            self._buttons(view, ["back", "renew_all", "account", "finish"], {"finish": GREEN, "back": GREY})
+        )
         return body
 
     def _screen_account(self, view: View) -> Widget:
@@ -478,7 +481,9 @@ class KioskApp(App):  # type: ignore[misc]
         body.add_widget(_label(view.account_text, 30, WHITE, bold=True, halign="center"))
         for key, values in (("loans", view.loans), ("overdue", view.overdue), ("holds", view.holds)):
             if values:
-                body.add_widget(_label(f"{label(key, view.lang)}: " + ", ".join(values), 24, MUTED))
+                titles = dict(view.titles)
+                names = "; ".join(titles.get(v, v) for v in values)
+                body.add_widget(_label(f"{label(key, view.lang)}: {names}", 24, MUTED))
         body.add_widget(Widget())
         body.add_widget(self._buttons(view, ["back", "renew", "finish"], {"finish": GREEN, "back": GREY}))
         return body

@@ -230,6 +230,7 @@ def test_renew_from_the_account_and_by_placing_the_item(
     signed_in(h)
     view = h.act("renew")
     assert view.screen is Screen.RENEW and set(view.loans) == {"3000000001", "3000000002"}
+    assert dict(view.titles) == {"3000000001": "Truyện Kiều", "3000000002": "Số đỏ"}
     h.act("renew_item", "3000000001")
     assert h.item("3000000001") == ("done", "KIOSK-RENEW-001")
     h.act("renew_item", "3000000002")

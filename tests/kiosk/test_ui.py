@@ -40,7 +40,7 @@ def test_kiosk_screens_under_a_virtual_display(tmp_path: Path) -> None:
     results = json.loads((ARTIFACTS / "results.json").read_text("utf-8"))
     assert proc.returncode == 0, (proc.stderr[-3000:], results["errors"])
     steps = {s["name"]: s for s in results["steps"]}
-    assert len(steps) == 15
+    assert len(steps) == 20
     for step in steps.values():
         assert step["seen"] == step["expected"], step
         assert Path(step["png"]).stat().st_size > 10_000, step
@@ -50,4 +50,6 @@ def test_kiosk_screens_under_a_virtual_display(tmp_path: Path) -> None:
     assert steps["08-blocked-patron"]["notice"] == "KIOSK-PATRON-002"
     assert {"KIOSK-ITEM-001", "KIOSK-ITEM-002", "KIOSK-ITEM-003"} <= set(steps["10-return-bad-tags"]["codes"])
     assert steps["13-offline"]["notice"] == "KIOSK-OFFLINE-001"
+    assert steps["18-renewed"]["codes"] == ["KIOSK-RENEW-001"]
+    assert steps["19-account"]["lang"] == "en"
     assert results["sounds"] == ["failure.wav", "success.wav"]

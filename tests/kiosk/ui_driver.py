@@ -97,6 +97,9 @@ def main(out: Path) -> int:
         pad.place_raw(uid(50), b"\x11\xfe\x99not-a-library-format" * 3)
         pad.place_item(uid(52), "9999999999")
 
+    def restore() -> None:
+        peer.down = False
+
     def go_offline() -> None:
         peer.down = True
         peer.kill_connections()
@@ -117,6 +120,11 @@ def main(out: Path) -> int:
         ("12-timed-out", lambda: (process(20), process(5)), "attract"),
         ("13-offline", lambda: (go_offline(), scan("0001000002")), "notice"),
         ("14-offline-banner", lambda: press("dismiss"), "attract"),
+        ("15-back-online", lambda: (restore(), process(11)), "attract"),
+        ("16-menu-again", lambda: scan("0001000001"), "menu"),
+        ("17-renew", lambda: press("renew"), "renew"),
+        ("18-renewed", lambda: press("renew_item", "3000000002"), "renew"),
+        ("19-account", lambda: (press("language"), press("account")), "account"),
     ]
     index = 0
 
