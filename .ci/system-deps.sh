@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   postgresql mosquitto                               # real database and broker
   xvfb chromium                                      # Kivy and browser tests
+  libegl1 libgl1-mesa-dri                            # Kivy under SDL_VIDEODRIVER=offscreen (EGL + Mesa llvmpipe)
   swig libpcsclite-dev pcscd vsmartcard-vpcd         # pyscard build, PC/SC daemon, virtual reader driver
   yaz idzebra-2.0 libnet-z3950-simple2zoom-perl      # SRU/Z39.50 clients, Zebra, the Z39.50 gateway
 )
