@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from server.web import errors
@@ -24,3 +25,6 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
     app.include_router(router())
+    if not any(getattr(route, "path", None) == "/" for route in app.routes):
+        # The server's root (the demo's "web" URL) opens the staff pages.
+        app.add_api_route("/", lambda: RedirectResponse(f"{PREFIX}/", status_code=307), include_in_schema=False)

@@ -32,6 +32,8 @@ def _patron_in(seeded: Seeded, isil: str) -> int:
 
 
 def test_pages_need_a_session(client: TestClient) -> None:
+    root = client.get("/", follow_redirects=False)
+    assert root.status_code == 307 and root.headers["location"] == "/web/"
     response = client.get("/web/patrons", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/web/login?next=/web/patrons")
