@@ -5,10 +5,13 @@ Pure data (no Kivy, no hardware); :mod:`kiosk.controller` re-exports every name.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
 from .messages import Lang
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Screen",

@@ -12,6 +12,10 @@
 
 from __future__ import annotations
 
+import logging
+
+log = logging.getLogger(__name__)
+
 
 class IlsError(Exception):
     """Base of every ILS connector error."""
