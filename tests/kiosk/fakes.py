@@ -282,7 +282,8 @@ class ScriptedPeer:
     """A raw-socket SIP2 peer on localhost. Replays its last reply to a retransmitted frame, like real ACSs.
 
     Faults for the next request(s): ``drop`` (execute, never reply), ``corrupt`` (reply with a bad checksum),
-    ``resend`` (answer 96 without executing), ``close`` (execute, then close the connection).
+    ``resend`` (answer 96 without executing), ``close`` (execute, reply, then close the connection), ``vanish``
+    (execute, then close the connection without replying).
     """
 
     def __init__(self, handler: MiniLibrary | None = None, *, encoding: str = "utf-8") -> None:
@@ -356,6 +357,9 @@ class ScriptedPeer:
                 last = (raw, reply)
                 if fault == "drop":
                     continue
+                if fault == "vanish":  # executed, then the connection breaks before the reply
+                    conn.close()
+                    return
                 if fault == "corrupt":
                     conn.sendall(reply[:-5] + b"0000\r")
                     continue

@@ -131,3 +131,14 @@ def test_without_error_detection_and_with_ascii_folding(sip_config: Sip2Config, 
     assert b"AY" not in peer.received[0] and b"CPSanh tang 1|" in peer.received[0]
     assert info.valid
     c.close()
+
+
+def test_reply_lost_with_the_connection_is_not_a_refusal(
+    client: Sip2Client, peer: ScriptedPeer, library: MiniLibrary
+) -> None:
+    client.ping()
+    peer.faults = ["vanish"]  # the checkout is executed, the connection dies before the reply
+    loan = client.checkout("0001000001", "3000000003")
+    assert loan.ok and loan.item_id == "3000000003"
+    assert len(library.checkouts) == 1  # lent once; the repeat on the new connection was refused by the peer
+    assert any(raw.startswith(b"63") for raw in peer.received)  # the client checked the patron's loans
