@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -83,6 +84,19 @@ MAX_ATTEMPTS = 5
 POLICY_CACHE_SECONDS = 10.0
 
 
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _sqlite_writer(db: Database) -> threading.Lock:
+    """One writer lock per SQLite database object, shared by every service instance in the process."""
+    with _SQLITE_WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.get(db)
+        if lock is None:
+            lock = _SQLITE_WRITERS[db] = threading.Lock()
+        return lock
+
+
 class CirculationService:
     """Circulation operations on one database; ``clock`` returns aware UTC datetimes (injected in tests)."""
 
@@ -93,7 +107,7 @@ class CirculationService:
         self.zone = ZoneInfo(settings.timezone)
         self._policy_cache: tuple[float, list[policies.Policy]] | None = None
         # SQLite has one writer: queueing writers here is fairer and faster than its busy-wait back-off.
-        self._sqlite_writer = threading.Lock() if db.dialect == "sqlite" else None
+        self._sqlite_writer = _sqlite_writer(db) if db.dialect == "sqlite" else None
 
     # -- transaction plumbing ------------------------------------------------------------------------
 
