@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import PayloadError
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 KNOWN_VERSIONS = frozenset({1})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from .errors import TopicError
+
+log = logging.getLogger(__name__)
 
 DEVICE_KINDS = ("kiosk", "gate", "station")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -12,6 +13,8 @@ from server.api.deps import SessionDep
 from server.devices import repository, service
 from server.devices.errors import DeviceError, DeviceNotFound
 from server.devices.models import CommandStatus, DeviceKind, DeviceState, EventStatus
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from server.db import Database, DatabaseError
 from server.devices import repository, service
 from server.devices.errors import DeviceError
 from server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
 
 
 def _fail(message: str) -> int:

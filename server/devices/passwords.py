@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ITERATIONS = 101  # mosquitto_passwd's default; each broker connect pays for it
 SALT_BYTES = 12

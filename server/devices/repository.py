@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.devices.models import Device, DeviceCommand, DeviceEvent, EventStatus, TelemetrySample
 from server.libraries.models import Library
+
+log = logging.getLogger(__name__)
 
 
 def get(session: Session, device_id: str, *, include_retired: bool = False) -> Device | None:

@@ -7,12 +7,15 @@ reads and writes everything under the prefix. Devices never get ``#``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge.contract.topics import check_level
 from server.ingest.errors import BrokerConfigError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

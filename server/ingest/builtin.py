@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from edge.contract import Event
 from server.devices.models import Device
 from server.ingest.errors import RejectEvent
 from server.ingest.handlers import register_handler
+
+log = logging.getLogger(__name__)
 
 
 def on_reader_state(_session: Session, device: Device, event: Event) -> None:

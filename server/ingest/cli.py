@@ -6,6 +6,7 @@ Run it after every ``thuvien device add|remove|rotate`` and reload the broker (`
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from server.devices.service import broker_credentials
 from server.ingest.brokerconf import BrokerLayout, TlsFiles, acl_file, mosquitto_conf, passwd_file, write_files
 from server.ingest.errors import BrokerConfigError
 from server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
 
 
 def _fail(message: str) -> int:

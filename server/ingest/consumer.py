@@ -261,7 +261,11 @@ class IngestConsumer:
 
     def _housekeeping_loop(self) -> None:
         last_retention = 0.0
+        last_report, reported = time.monotonic(), Counter[str]()
         while not self._stopping.wait(self.command_interval):
+            if time.monotonic() - last_report > 60 and self.counters != reported:
+                last_report, reported = time.monotonic(), Counter(self.counters)
+                log.info("MQTT ingest counters: %s", dict(sorted(reported.items())))
             try:
                 if not self.settings.share_group and not self.leading.is_set():
                     if self._election.try_lead():
