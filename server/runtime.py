@@ -39,6 +39,9 @@ def background_services(settings: ServerSettings, db: Database) -> list[Service]
         from server.sip2.server import Sip2Server
 
         services.append(Sip2Server(settings, db))
+    from server.circulation.jobs import AnonymiseJob
+
+    services.append(AnonymiseJob(settings, db))
     if settings.mqtt.enabled:
         from server.ingest.consumer import IngestConsumer
 
