@@ -464,11 +464,7 @@ class KioskController:
             if item.state is ItemState.WAITING_SET and item.code != "KIOSK-CHECKOUT-004":
                 seen = len({part for uid, part in item.uids.items() if uid in item.present})
                 item.code, item.params = "KIOSK-CHECKOUT-004", {"seen": seen, "total": item.parts_total}
-                if not item.title:
-                    try:
-                        item.title = self.ils.item_info(item.item_id).title
-                    except IlsError:
-                        pass
+                self._title_from_ils(item)
                 self._cue_sound("failure")
                 changed = True
         if changed:
@@ -476,8 +472,18 @@ class KioskController:
         if self.screen is Screen.BORROW and self.settings.confirm_count:
             pending = self._unconfirmed()
             if pending:
+                for item in pending:
+                    self._title_from_ils(item)  # the patron checks the list before saying yes
                 self.screen = Screen.CONFIRM_COUNT
                 self._headline = ("KIOSK-CHECKOUT-006", {"count": len(pending)})
+
+    def _title_from_ils(self, item: _Item) -> None:
+        if item.title or not item.item_id:
+            return
+        try:
+            item.title = self.ils.item_info(item.item_id).title
+        except IlsError:
+            pass
 
     def has_work(self) -> bool:
         """True while events wait or items are being lent/returned (any thread may ask)."""

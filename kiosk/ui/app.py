@@ -438,11 +438,13 @@ class KioskApp(App):  # type: ignore[misc]
         return body
 
     def _screen_confirm_count(self, view: View) -> Widget:
-        body = BoxLayout(orientation="vertical", spacing=24)
-        body.add_widget(Widget())
-        body.add_widget(_label(str(view.count_to_confirm), 96, WHITE, bold=True, halign="center"))
-        body.add_widget(self._headline(view))
-        body.add_widget(Widget())
+        body = BoxLayout(orientation="vertical", spacing=16)
+        head = BoxLayout(size_hint_y=None, height=110, spacing=16)
+        head.add_widget(_label(str(view.count_to_confirm), 80, WHITE, bold=True, halign="center", height=110))
+        head.children[0].size_hint_x = 0.2
+        head.add_widget(_label(view.headline, 34, WHITE, bold=True, height=110))
+        body.add_widget(head)
+        body.add_widget(self._items(view))
         body.add_widget(self._buttons(view, ["confirm_no", "confirm_yes"], {"confirm_yes": GREEN, "confirm_no": RED}))
         return body
 

@@ -290,6 +290,7 @@ def test_confirm_count(client: Sip2Client, pad: FakePadReader, library: MiniLibr
     assert library.checkouts == []
     view = h.step(1.5)
     assert view.screen is Screen.CONFIRM_COUNT and view.count_to_confirm == 2 and "2" in view.headline
+    assert {i.title for i in view.items} == {"Truyện Kiều", "Số đỏ"}  # titles from the ILS before lending
     view = h.act("confirm_no")
     assert view.notice_code == "KIOSK-CHECKOUT-009"
     h.act("dismiss")

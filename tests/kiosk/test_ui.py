@@ -40,7 +40,7 @@ def test_kiosk_screens_under_a_virtual_display(tmp_path: Path) -> None:
     results = json.loads((ARTIFACTS / "results.json").read_text("utf-8"))
     assert proc.returncode == 0, (proc.stderr[-3000:], results["errors"])
     steps = {s["name"]: s for s in results["steps"]}
-    assert len(steps) == 20
+    assert len(steps) == 25
     for step in steps.values():
         assert step["seen"] == step["expected"], step
         assert Path(step["png"]).stat().st_size > 10_000, step

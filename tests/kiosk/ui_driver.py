@@ -89,6 +89,10 @@ def main(out: Path) -> int:
             pad.place_item(uid(n), f"3000{n:06d}")
         pad.place_item(uid(6), "3000000006", part=1, parts=2)
 
+    def place_two() -> None:
+        pad.place_item(uid(101), "3000000101")
+        pad.place_item(uid(102), "3000000102")
+
     def bad_tags() -> None:
         pad.clear()
         process()
@@ -125,6 +129,11 @@ def main(out: Path) -> int:
         ("17-renew", lambda: press("renew"), "renew"),
         ("18-renewed", lambda: press("renew_item", "3000000002"), "renew"),
         ("19-account", lambda: (press("language"), press("account")), "account"),
+        ("20-receipt", lambda: press("finish"), "receipt"),
+        ("21-goodbye", lambda: press("receipt", "none"), "goodbye"),
+        ("22-attract", lambda: (pad.clear(), process(5), h.controller.replace_settings(confirm_count=True)), "attract"),
+        ("23-menu", lambda: scan("0001000002"), "menu"),
+        ("24-confirm-count", lambda: (press("borrow"), place_two(), process(), process(1.5)), "confirm_count"),
     ]
     index = 0
 
