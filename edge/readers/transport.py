@@ -11,7 +11,8 @@
 =========================================================  ==============================================
 
 Query keys used here: ``driver`` (feig, 3m; default feig), ``baud``, ``parity`` (N, E, O), ``address``,
-``timeout`` (s), ``block_order`` (msb, lsb), ``retries`` (3m). Other keys go to pyserial unchanged.
+``timeout`` (s), ``block_order`` (msb, lsb), ``advanced`` (1: FEIG advanced frames), ``retries`` (3m).
+Other keys go to pyserial unchanged.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "feig": {"baudrate": 38400, "parity": "E"},
     "3m": {"baudrate": 19200, "parity": "N"},
 }
-_OURS = {"driver", "baud", "parity", "address", "timeout", "block_order", "retries", "tags", "timing"}
+_OURS = {"driver", "baud", "parity", "address", "timeout", "block_order", "retries", "tags", "timing", "advanced"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,16 @@ def open_driver(parsed: ReaderUrl, port: Any, *, owns_port: bool = True) -> TagR
 
         address = int(_number(parsed, "address", 0xFF))
         order = parsed.options.get("block_order", "msb")
-        return FeigReader(port, address=address, timeout=timeout, block_order=order, name=name, owns_port=owns_port)
+        advanced = parsed.options.get("advanced", "0").lower() in ("1", "true", "on", "yes")
+        return FeigReader(
+            port,
+            address=address,
+            timeout=timeout,
+            block_order=order,
+            advanced=advanced,
+            name=name,
+            owns_port=owns_port,
+        )
     from .bibliotheca810 import Bibliotheca810Reader
 
     retries = int(_number(parsed, "retries", 5))

@@ -199,6 +199,18 @@ class TestFeigOverPty(SimReaderTests):
         assert [r.uid.hex for r in reader.read_buffer()] == ["E004010055555555"]  # type: ignore[attr-defined]
 
 
+class TestFeigAdvancedFrames(SimReaderTests):
+    """The same scenarios with the FEIG advanced protocol frame (STX, two length bytes)."""
+
+    protocol = "feig"
+
+    @pytest.fixture
+    def reader(self, sim: ReaderSimulator) -> Iterator[TagReader]:
+        reader = open_reader(sim.url + "&timeout=0.3&advanced=1")
+        yield reader
+        reader.close()
+
+
 class Test3MOverPty(SimReaderTests):
     protocol = "3m"
 
