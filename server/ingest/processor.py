@@ -124,11 +124,52 @@ class Processor:
                 if event_id and parsed is not None:
                     outcome_one.acks[_ack_topic(parsed)] = [event_id]
                 outcome_one.counters["duplicate"] += 1
-            except Exception:
-                log.exception("message on %s could not be stored; it will be redelivered", message.topic)
-                outcome_one = Outcome()
-                outcome_one.counters["failed"] += 1
+            except Exception as exc:
+                outcome_one = self._unstorable(message, exc)
             _merge(outcome, outcome_one)
+        return outcome
+
+    def _unstorable(self, message: Incoming, exc: Exception) -> Outcome:
+        """A message the database refuses even alone (say a NUL character PostgreSQL's jsonb rejects):
+        quarantine it with its payload as escaped text, so that it stops coming back."""
+        outcome = Outcome()
+        parsed = _parse(message.topic)
+        if parsed is None or parsed.channel is not Channel.EVENT:
+            log.error("message on %s cannot be stored (%s); dropped", message.topic, exc)
+            outcome.counters["dropped.unstorable"] += 1
+            return outcome
+        reason = f"unstorable: the database refused it: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        event_id = _event_id_of(message.payload)
+        text_payload = message.payload[:4000].decode("utf-8", "replace").replace("\x00", "<NUL>")
+        row = {
+            "event_id": _quarantine_id(message),
+            "device_id": parsed.device_id[:64],
+            "kind": (parsed.name or "unknown")[:32],
+            "occurred_at": self.now(),
+            "received_at": message.received_at,
+            "payload": {"topic": message.topic, "escaped": text_payload},
+            "status": EventStatus.QUARANTINED.value,
+            "reason": reason[:2000],
+        }
+        known = False
+        try:
+            with self.db.write() as session:
+                existing = session.scalar(select(DeviceEvent.id).where(DeviceEvent.event_id == row["event_id"]))
+                known = existing is not None
+                if not known:
+                    _insert_events(session, [row])
+        except Exception:
+            log.exception("message on %s could not be stored even quarantined; it will be redelivered",
+                          message.topic)
+            outcome.counters["failed"] += 1
+            return outcome
+        if known:
+            outcome.counters["duplicate"] += 1
+        else:
+            log.error("event on %s quarantined as unstorable: %s", message.topic, exc)
+            outcome.counters["quarantined.unstorable"] += 1
+        if event_id is not None:
+            outcome.acks[_ack_topic(parsed)] = [event_id]
         return outcome
 
     # -- one transaction -------------------------------------------------------------------------------------

@@ -208,3 +208,18 @@ def test_a_batch_that_collides_with_another_consumer_falls_back_per_message(regi
     assert outcome.counters["duplicate"] == 1
     assert sorted(outcome.acks[K1.ack]) == sorted([shared.event_id, fresh.event_id])
     assert len(_rows(registry)) == 2
+
+
+def test_an_event_the_database_refuses_is_quarantined_not_retried_forever(registry: Database) -> None:
+    processor = Processor(registry)
+    poisoned = _event(note="nul \x00 inside")  # PostgreSQL's jsonb refuses \u0000; SQLite takes it
+    fine = _event()
+    outcome = processor.process([_msg(K1.event("checkout"), poisoned), _msg(K1.event("checkout"), fine)])
+    assert outcome.counters.get("failed", 0) == 0
+    assert sorted(outcome.acks[K1.ack]) == sorted([poisoned.event_id, fine.event_id])
+    rows = {r.status for r in _rows(registry)}
+    if registry.dialect == "postgresql":
+        assert outcome.counters["quarantined.unstorable"] == 1
+        assert rows == {EventStatus.APPLIED, EventStatus.QUARANTINED}
+        assert processor.process([_msg(K1.event("checkout"), poisoned)]).counters["quarantined.unstorable"] == 0
+    assert len(_rows(registry)) == 2
