@@ -97,7 +97,7 @@ def _sink(settings: KioskSettings) -> EventSink:
         return MemorySink()
     if cfg.sink == "outbox":
         return OutboxSink(
-            cfg.path or data_dir / "outbox.db",
+            cfg.path or data_dir / f"{settings.kiosk.id}-outbox.db",
             device_id=settings.kiosk.id,
             library=settings.kiosk.library,
             prefix=cfg.topic_prefix,
