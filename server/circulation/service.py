@@ -20,6 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -68,7 +69,7 @@ from server.circulation.results import (
     to_json,
 )
 from server.db import Database, utcnow
-from server.libraries.models import Library, Location
+from server.libraries.models import Closure, Library, Location, OpeningDay
 from server.patrons import repository as patrons
 from server.patrons.models import Patron, PatronBlock
 from server.security import verify_secret
@@ -82,6 +83,14 @@ ACTIVE_HOLD_STATES = (HoldState.WAITING, HoldState.IN_TRANSIT, HoldState.READY)
 UNLOANABLE_STATUSES = (ItemStatus.LOST, ItemStatus.MISSING, ItemStatus.WITHDRAWN, ItemStatus.IN_PROCESSING)
 MAX_ATTEMPTS = 5
 POLICY_CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class _Reference:
+    loaded: float
+    circulates: dict[str, bool]
+    weekdays: dict[int, set[int]]
+    closures: dict[int, set[dt.date]]
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
@@ -106,6 +115,7 @@ class CirculationService:
         self.clock = clock or utcnow
         self.zone = ZoneInfo(settings.timezone)
         self._policy_cache: tuple[float, list[policies.Policy]] | None = None
+        self._reference_cache: _Reference | None = None
         # SQLite has one writer: queueing writers here is fairer and faster than its busy-wait back-off.
         self._sqlite_writer = _sqlite_writer(db) if db.dialect == "sqlite" else None
 
@@ -208,6 +218,37 @@ class CirculationService:
     ) -> policies.Policy:
         return policies.resolve_policy(self._policies(session), library_id, category, item_type)
 
+    def _reference(self, session: Session) -> _Reference:
+        """Item types and library calendars, re-read at most every :data:`POLICY_CACHE_SECONDS`."""
+        cached = self._reference_cache
+        if cached is not None and time.monotonic() - cached.loaded < POLICY_CACHE_SECONDS:
+            return cached
+        weekdays: dict[int, set[int]] = {}
+        for library_id, weekday in session.execute(select(OpeningDay.library_id, OpeningDay.weekday)):
+            weekdays.setdefault(library_id, set()).add(weekday)
+        closures: dict[int, set[dt.date]] = {}
+        for library_id, day in session.execute(select(Closure.library_id, Closure.day)):
+            closures.setdefault(library_id, set()).add(day)
+        circulates = {code: flag for code, flag in session.execute(select(ItemType.code, ItemType.circulates))}
+        self._reference_cache = _Reference(time.monotonic(), circulates, weekdays, closures)
+        return self._reference_cache
+
+    def _circulates(self, session: Session, item_type: str) -> bool:
+        return self._reference(session).circulates.get(item_type, True)
+
+    def _next_opening(self, session: Session, library_id: int, day: dt.date) -> dt.date:
+        """``day`` or the next day the library opens; a library without a calendar is always open."""
+        ref = self._reference(session)
+        weekdays = ref.weekdays.get(library_id)
+        if not weekdays:
+            return day
+        closed = ref.closures.get(library_id, set())
+        for offset in range(367):
+            candidate = day + dt.timedelta(days=offset)
+            if candidate.weekday() in weekdays and candidate not in closed:
+                return candidate
+        return day
+
     def _isil(self, session: Session, library_id: int | None) -> str:
         library = session.get(Library, library_id) if library_id is not None else None
         return library.isil if library is not None else ""
@@ -257,7 +298,9 @@ class CirculationService:
     def _context(
         self, session: Session, item: Item, policy: policies.Policy, now: dt.datetime, **kw: Any
     ) -> tr.LoanContext:
-        return tr.LoanContext(session=session, item=item, policy=policy, now=now, zone=self.zone, **kw)
+        return tr.LoanContext(
+            session=session, item=item, policy=policy, now=now, zone=self.zone, calendar=self._next_opening, **kw
+        )
 
     # -- PIN -------------------------------------------------------------------------------------------
 
@@ -344,8 +387,7 @@ class CirculationService:
                     "đóng bởi giao dịch ngoại tuyến / closed by an offline checkout to another patron"
                 )
                 session.flush()
-            item_type = session.get(ItemType, item.item_type)
-            if item_type is not None and not item_type.circulates:
+            if not self._circulates(session, item.item_type):
                 refuse(ItemNotLoanable(detail="not for loan"))
             if item.status in UNLOANABLE_STATUSES:
                 refuse(ItemNotLoanable(detail=item.status.value))

@@ -67,9 +67,11 @@ class LoanContext:
     due_at: dt.datetime | None = None
     offline: bool = False
     outcome: dict[str, object] = field(default_factory=dict)
+    calendar: Callable[[Session, int, dt.date], dt.date] = next_opening_day
 
     def next_opening(self, day: dt.date) -> dt.date:
-        return next_opening_day(self.session, self.item.library_id, day)
+        """The first day on or after ``day`` the item's library opens."""
+        return self.calendar(self.session, self.item.library_id, day)
 
 
 Hook = Callable[[LoanContext], None]
@@ -182,7 +184,7 @@ def route_returned_item(ctx: LoanContext) -> None:
             hold.trapped_at = ctx.now
             shelf_day = policies.local_date(ctx.now, ctx.zone) + dt.timedelta(days=ctx.policy.hold_shelf_days)
             hold.expires_at = policies.end_of_local_day(
-                next_opening_day(session, hold.pickup_library_id, shelf_day), ctx.zone
+                ctx.calendar(session, hold.pickup_library_id, shelf_day), ctx.zone
             )
             item.status = ItemStatus.ON_HOLD_SHELF
             ctx.outcome["route"] = ROUTE_HOLD_HERE
