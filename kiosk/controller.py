@@ -401,8 +401,11 @@ class KioskController:
                 else:
                     item.state, item.code = ItemState.REMOVED, "KIOSK-CHECKOUT-005"
                     self._cue_sound("failure")
-            elif item.state is ItemState.WAITING_SET:
-                item.code, item.params = "", {}
+            elif item.state in (ItemState.IDENTIFIED, ItemState.WAITING_SET):
+                # a part of a set left: it waits for its parts again (and is asked about again when settled)
+                parts = {part for uid, part in item.uids.items() if uid in item.present}
+                if len(parts) < item.parts_total:
+                    item.state, item.code, item.params = ItemState.WAITING_SET, "", {}
             elif item.state in (ItemState.REFUSED, ItemState.REMOVED) and not item.present and not item.code:
                 del self.items[item.key]
 

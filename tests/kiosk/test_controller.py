@@ -481,3 +481,21 @@ def test_stack_on_the_reader_simulator_with_the_scripted_peer(
     finally:
         reader.close()
         sim.stop()
+
+
+def test_a_set_part_leaving_before_confirmation_is_not_lent(
+    client: Sip2Client, pad: FakePadReader, library: MiniLibrary, tmp_path: Path
+) -> None:
+    h = Harness(client, pad, tmp_path, confirm_count=True)
+    signed_in(h)
+    h.act("borrow")
+    pad.place_item(uid(6), "3000000006", part=1, parts=2)
+    cd = pad.place_item(uid(7), "3000000006", part=2, parts=2)
+    h.step()
+    assert h.item("3000000006")[0] == "identified"
+    pad.remove(cd)
+    h.step()
+    assert h.item("3000000006")[0] == "waiting_set"
+    view = h.step(1.5)
+    assert view.screen is Screen.BORROW and h.item("3000000006") == ("waiting_set", "KIOSK-CHECKOUT-004")
+    assert library.checkouts == []
