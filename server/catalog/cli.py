@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from server import migrate
 from server.catalog.errors import CatalogError
 from server.catalog.export import FORMATS, export
 from server.catalog.importer import MAPPINGS, Importer, ImportReport
-from server.catalog.marcio import read_records
+from server.catalog.marcio import read_records, sniff
 from server.catalog.search import SORTS, search
 from server.cli import load, open_database
 from server.db import Database, DatabaseError
@@ -58,6 +59,9 @@ def main(argv: list[str]) -> int:
     imp.add_argument("--format", choices=("auto", "iso2709", "xml"), default="auto")
     imp.add_argument("--holdings", choices=sorted(MAPPINGS), help="make holdings and items from 852 or 952 fields")
     imp.add_argument("--report", type=Path, help="write every rejected record and warning as JSON here")
+    imp.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes parsing ISO 2709 (default: CPU count)"
+    )
     exp = sub.add_parser("export", help="export records (a library's, or all) as ISO 2709, MARCXML or JSON")
     exp.add_argument("--library", help="ISIL; default every record of the province")
     exp.add_argument("--format", choices=FORMATS, default="iso2709")
@@ -101,6 +105,10 @@ def _import(args: argparse.Namespace, db: Database) -> int:
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
     with args.file.open("rb") as fh, Progress(*columns, transient=True) as bar:
         task = bar.add_task(f"importing {args.file.name}", total=size)
-        report = importer.run(read_records(fh, args.format), lambda o: bar.update(task, completed=fh.tell()))
+        fmt = args.format if args.format != "auto" else sniff(fh.peek(64)[:64])
+        if fmt == "iso2709" and args.workers > 1:
+            report = importer.run_iso2709(fh, args.workers, lambda o: bar.update(task, completed=fh.tell()))
+        else:
+            report = importer.run(read_records(fh, fmt), lambda o: bar.update(task, completed=fh.tell()))
     _print_report(report, args.report)
     return 0 if report.read else 1

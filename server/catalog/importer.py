@@ -12,16 +12,19 @@ Holdings and items come from an 852- or 952-style field when a :class:`HoldingsM
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from pymarc import Record
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from server.catalog.marcio import ReadOutcome, to_iso2709
+from server.catalog.marcio import ReadOutcome, iter_chunks, iter_iso2709, outcome_of, record_from_bytes, to_iso2709
 from server.catalog.models import BibIdentifier, BibRecord, Holding, Item, ItemType
 from server.catalog.records import extract
 from server.catalog.service import columns
@@ -82,7 +85,7 @@ class ImportReport:
 @dataclass
 class _Prepared:
     outcome: ReadOutcome
-    record: Record
+    record: Record | None  # None when prepared in a worker process (re-read from the row for holdings)
     row: dict[str, Any]
     identifiers: list[tuple[str, str]]
     deleted: bool
@@ -110,6 +113,32 @@ def _prepare(outcome: ReadOutcome, report: ImportReport) -> _Prepared | None:
         return None
     deleted = str(record.leader)[5:6] == "d"
     return _Prepared(outcome, record, columns(data, marc), data.identifiers, deleted)
+
+
+# A record prepared in a worker process: position, offset, error, warnings, (row, identifiers, deleted) or None.
+_Light = tuple[int, int, str | None, tuple[str, ...], tuple[dict[str, Any], list[tuple[str, str]], bool] | None]
+
+
+def _prepare_chunks(chunks: list[tuple[int, int, bytes, str | None]]) -> list[_Light]:
+    """Parse and index ISO 2709 chunks (runs in a worker process; returns only picklable plain data)."""
+    out: list[_Light] = []
+    for position, offset, chunk, problem in chunks:
+        if problem is not None:
+            out.append((position, offset, problem, (), None))
+            continue
+        outcome = outcome_of(position, offset, chunk)
+        if outcome.record is None:
+            out.append((position, offset, outcome.error or "unreadable", outcome.warnings, None))
+            continue
+        report = ImportReport()
+        prepared = _prepare(outcome, report)
+        if prepared is None:
+            out.append((position, offset, report.rejected[0].reason, outcome.warnings, None))
+        else:
+            out.append(
+                (position, offset, None, outcome.warnings, (prepared.row, prepared.identifiers, prepared.deleted))
+            )
+    return out
 
 
 class Importer:
@@ -167,6 +196,53 @@ class Importer:
             len(report.rejected),
         )
         return report
+
+    def run_iso2709(
+        self, stream: BinaryIO, workers: int = 2, progress: Callable[[ReadOutcome], None] | None = None
+    ) -> ImportReport:
+        """Import an ISO 2709 stream, parsing and indexing in ``workers`` processes while this one writes."""
+        if workers < 2:
+            return self.run(iter_iso2709(stream), progress)
+        report = ImportReport()
+        batch: list[_Prepared] = []
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pending: deque[Future[list[_Light]]] = deque()
+            blocks = _blocks(iter_chunks(stream), 250)
+            for block in blocks:
+                pending.append(pool.submit(_prepare_chunks, block))
+                if len(pending) < workers * 3:
+                    continue
+                batch = self._collect(pending.popleft().result(), batch, report, progress)
+            while pending:
+                batch = self._collect(pending.popleft().result(), batch, report, progress)
+        if batch:
+            self._flush(batch, report)
+        return report
+
+    def _collect(
+        self,
+        lights: list[_Light],
+        batch: list[_Prepared],
+        report: ImportReport,
+        progress: Callable[[ReadOutcome], None] | None,
+    ) -> list[_Prepared]:
+        for position, offset, error, notes, payload in lights:
+            report.read += 1
+            outcome = ReadOutcome(position, offset, None, None, error, notes)
+            for note in notes:
+                report.warnings.append(Problem(position, offset, note))
+            if payload is None:
+                report.rejected.append(Problem(position, offset, error or "unreadable"))
+            else:
+                row, identifiers, deleted = payload
+                batch.append(_Prepared(outcome, None, row, identifiers, deleted))
+            if len(batch) >= self.batch_size:
+                self._flush(batch, report)
+                batch = []
+            if progress is not None:
+                progress(outcome)
+        return batch
 
     def _flush(self, batch: list[_Prepared], report: ImportReport) -> None:
         partial = ImportReport()
@@ -258,7 +334,8 @@ class Importer:
     def _holdings(self, session: Session, record_id: int, prepared: _Prepared, report: ImportReport) -> None:
         mapping = self.holdings
         assert mapping is not None  # noqa: S101
-        for fld in prepared.record.get_fields(mapping.tag):
+        record = prepared.record if prepared.record is not None else record_from_bytes(prepared.row["marc"])
+        for fld in record.get_fields(mapping.tag):
 
             def sub(codes: str, fld: Any = fld) -> str:
                 return " ".join(v.strip() for code in codes for v in fld.get_subfields(code)).strip() if codes else ""
@@ -312,6 +389,19 @@ class Importer:
             digits = "".join(c for c in price if c.isdigit())
             item.price_vnd = int(digits) if digits and len(digits) < 15 else item.price_vnd
         session.flush()
+
+
+def _blocks(
+    chunks: Iterable[tuple[int, int, bytes, str | None]], size: int
+) -> Iterator[list[tuple[int, int, bytes, str | None]]]:
+    block: list[tuple[int, int, bytes, str | None]] = []
+    for chunk in chunks:
+        block.append(chunk)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 def _merge(into: ImportReport, part: ImportReport) -> None:

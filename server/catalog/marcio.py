@@ -116,8 +116,8 @@ def parse_iso2709(chunk: bytes) -> tuple[Record | None, str | None, tuple[str, .
     return record, None, notes, repair_record(record)
 
 
-def iter_iso2709(stream: BinaryIO) -> Iterator[ReadOutcome]:
-    """Every record of an ISO 2709 stream, split on the record terminator."""
+def iter_chunks(stream: BinaryIO) -> Iterator[tuple[int, int, bytes, str | None]]:
+    """(position, offset, bytes, problem) of every record of an ISO 2709 stream, split on the terminator."""
     buffer = b""
     offset = 0
     position = 0
@@ -131,19 +131,27 @@ def iter_iso2709(stream: BinaryIO) -> Iterator[ReadOutcome]:
             end = buffer.find(_RECORD_END, start)
             if end < 0:
                 break
-            chunk = buffer[start : end + 1]
             position += 1
-            yield _outcome(position, offset + start, chunk)
+            yield position, offset + start, buffer[start : end + 1], None
             start = end + 1
         offset += start
         buffer = buffer[start:]
     rest = buffer.strip(b"\r\n\t ")
     if rest:
-        position += 1
-        yield ReadOutcome(position, offset, None, rest, f"truncated record: {len(rest)} bytes without a terminator")
+        yield position + 1, offset, rest, f"truncated record: {len(rest)} bytes without a terminator"
 
 
-def _outcome(position: int, offset: int, chunk: bytes) -> ReadOutcome:
+def iter_iso2709(stream: BinaryIO) -> Iterator[ReadOutcome]:
+    """Every record of an ISO 2709 stream, split on the record terminator."""
+    for position, offset, chunk, problem in iter_chunks(stream):
+        if problem is not None:
+            yield ReadOutcome(position, offset, None, chunk, problem)
+        else:
+            yield outcome_of(position, offset, chunk)
+
+
+def outcome_of(position: int, offset: int, chunk: bytes) -> ReadOutcome:
+    """The parsed record (or the reason it cannot be) of one ISO 2709 chunk."""
     # Files sometimes carry newlines between records.
     stripped = chunk.lstrip(b"\r\n")
     offset += len(chunk) - len(stripped)

@@ -121,3 +121,15 @@ def test_unknown_library_is_refused(db: Database) -> None:
 
     with pytest.raises(ValueError, match="no library"):
         Importer(db, library_isil="VN-NOPE")
+
+
+def test_parallel_import_gives_the_same_result(db: Database) -> None:
+    add_libraries(db, "VN-A")
+    data = (MARC / "bad_records.mrc").read_bytes()[:-100] + (MARC / "vie_loc.mrc").read_bytes()
+    report = Importer(db, library_isil="VN-A", holdings=KOHA_952, batch_size=50).run_iso2709(
+        io.BytesIO(data), workers=2
+    )
+    sequential = Importer(db, library_isil="VN-A").run(read_records(io.BytesIO(data)))
+    assert (report.read, report.added, len(report.rejected)) == (sequential.read, 123, len(sequential.rejected))
+    assert (sequential.updated, sequential.added) == (121, 2)  # the two good bad_records.mrc lack a 001
+    assert [p.position for p in report.rejected] == [p.position for p in sequential.rejected]
