@@ -211,7 +211,11 @@ def web_context(request: Request) -> Iterator[Web]:
     if payload is None:
         raise NotSignedIn()
     db = get_db(request)
-    with db.session() as session:
+    # A form submission writes: on SQLite take the write lock at BEGIN so that the read-then-write of the request
+    # never meets a stale snapshot. The desk's forms are the exception: the circulation service runs its own
+    # write transactions (see server.web.pages.desk), so the request keeps to reading.
+    writes = request.method == "POST" and not request.url.path.startswith(f"{PREFIX}/desk/")
+    with db.write() if writes else db.session() as session:
         principal = load_principal(session, int(payload["u"]))
         user = session.get(StaffUser, int(payload["u"])) if principal is not None else None
         if principal is None or user is None or password_stamp(user) != payload.get("p", ""):

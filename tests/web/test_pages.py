@@ -144,3 +144,30 @@ def test_checkin_traps_a_hold_onto_the_hold_shelf(as_admin: TestClient, seeded: 
     assert 'data-outcome="ok"' in response.text and "giữ cho" in response.text
     shelf = as_admin.get("/web/desk", params={"library": province})
     assert "Đất rừng phương Nam" in shelf.text.split("Giá giữ sách", 1)[1]
+
+
+def test_fee_payment_at_the_desk(as_admin: TestClient, seeded: Seeded) -> None:
+    token = csrf_of(as_admin)
+    response = as_admin.post("/web/desk/pay", data={"csrf": token, "card": "0001000006", "amount": 10000,
+                                                    "library": _library_id(seeded, "VN-HDU-KM")})
+    assert response.status_code == 200, response.text
+    assert "Đã thu tiền" in response.text and "50.000 đ" in response.text
+    too_much = as_admin.post("/web/desk/pay", data={"csrf": token, "card": "0001000006", "amount": 9_000_000,
+                                                    "library": _library_id(seeded, "VN-HDU-KM")})
+    assert too_much.status_code == 409 and 'data-outcome="' in too_much.text
+
+
+def test_device_telemetry_chart(as_admin: TestClient, seeded: Seeded) -> None:
+    from server.devices import service as devices
+    from server.devices.models import TelemetrySample
+
+    with seeded.db.write() as session:
+        if devices.repository.get(session, "hdu-gate-chart") is None:
+            devices.add_device(session, "hdu-gate-chart", "gate", "VN-HDU")
+        now = utcnow()
+        session.add_all([TelemetrySample(device_id="hdu-gate-chart", sampled_at=now - dt.timedelta(minutes=m),
+                                         metrics={"outbox_depth": m % 3, "temperature_c": 40 + m, "mode": "normal"})
+                         for m in range(10)])
+    page = as_admin.get("/web/devices/hdu-gate-chart")
+    assert page.status_code == 200
+    assert "<polyline" in page.text and "temperature_c" in page.text

@@ -123,9 +123,8 @@ def password_change(
     if new_password != confirm:
         return web.render("password.html", status_code=400, error="mismatch")
     try:
-        with web.db.write() as session:
-            user = change_password(session, web.principal.user_id, old_password, new_password, ip=web.ip)
-            value = session_cookie_value(web.settings, user, web.language)
+        user = change_password(web.session, web.principal.user_id, old_password, new_password, ip=web.ip)
+        value = session_cookie_value(web.settings, user, web.language)
     except PasswordRejected as exc:
         return web.render("password.html", status_code=400, error=str(exc))
     response = web.render("password.html", done=True)

@@ -58,12 +58,15 @@ def _page(web: Web, library_id: int, card: str, *, outcome: dict[str, Any] | Non
         except CirculationError as exc:
             error = {"code": exc.code, "message": pick(exc.message, web.language)}
         else:
-            record(web.session, action="patron.viewed", target_type="patron", target_id=status.patron_id,
-                   details={"purpose": "desk"}, library_id=library_id, **web.actor())
-    libraries = web.session.scalars(
-        select(Library).where(Library.id.in_(web.principal.scope(Level.CIRCULATE))).order_by(Library.id)
-    ).all()
-    ready = hold_shelf(web.session, library_id)
+            # Written in its own transaction, as the service's were: the request's session only reads.
+            with web.db.write() as session:
+                record(session, action="patron.viewed", target_type="patron", target_id=status.patron_id,
+                       details={"purpose": "desk"}, library_id=library_id, **web.actor())
+    with web.db.session() as session:  # a fresh snapshot, after the service's changes
+        libraries = session.scalars(
+            select(Library).where(Library.id.in_(web.principal.scope(Level.CIRCULATE))).order_by(Library.id)
+        ).all()
+        ready = hold_shelf(session, library_id)
     return web.render("desk.html", status_code=status_code, card=card, status=status, error=error,
                       outcome=outcome, library_id=library_id, libraries=libraries, hold_shelf=ready)
 
