@@ -156,7 +156,11 @@ class Sip2Client:
         self._logged_in = False
         log.info("connected to SIP2 server %s:%d", cfg.host, cfg.port)
         if cfg.login:
-            self._login()
+            try:
+                self._login()
+            except BaseException:
+                self._disconnect()  # never keep a connection that is not logged in
+                raise
 
     def _disconnect(self) -> None:
         if self._sock is not None:
@@ -222,14 +226,16 @@ class Sip2Client:
     def _exchange(self, code: str, fixed: str, fields: list[tuple[str, str]], expect: str) -> Frame:
         with self._lock:
             cfg = self.config
-            if self._sock is None:
+            attempt = 0
+            while self._sock is None:
+                attempt += 1
                 try:
                     self._connect()
-                except IlsUnavailable:
-                    raise
-                except (OSError, Sip2ProtocolError) as exc:
+                except (OSError, Sip2ProtocolError) as exc:  # the login got no (or a garbled) answer
                     self._disconnect()
-                    raise IlsUnavailable(f"the SIP2 server cannot be reached: {exc}") from exc
+                    if attempt > cfg.retries:
+                        raise IlsUnavailable(f"the SIP2 server cannot be reached: {exc}") from exc
+                    log.warning("SIP2 login not answered (attempt %d): %s", attempt, exc)
             sequence = self._next_sequence() if cfg.error_detection else None
             frame = build_frame(
                 code, fixed, fields, sequence=sequence, encoding=cfg.encoding, error_detection=cfg.error_detection

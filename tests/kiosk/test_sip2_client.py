@@ -142,3 +142,10 @@ def test_reply_lost_with_the_connection_is_not_a_refusal(
     assert loan.ok and loan.item_id == "3000000003"
     assert len(library.checkouts) == 1  # lent once; the repeat on the new connection was refused by the peer
     assert any(raw.startswith(b"63") for raw in peer.received)  # the client checked the patron's loans
+
+
+def test_login_without_an_answer_is_retried(client: Sip2Client, peer: ScriptedPeer) -> None:
+    peer.faults = ["drop"]  # the first 93 gets no reply
+    assert client.patron_info("0001000001").valid
+    logins = [raw for raw in peer.received if raw.startswith(b"93")]
+    assert len(logins) == 2
