@@ -436,8 +436,10 @@ class KioskController:
         item.present.add(event.uid)
         if item.state is ItemState.REMOVED:
             item.state, item.code, item.params = ItemState.IDENTIFIED, "", {}
-        if item.state is ItemState.SECURITY_PENDING:
-            self._retry_security(item, event.uid)
+        if item.state in (ItemState.SECURITY_PENDING, ItemState.SECURITY_FAILED):
+            reported = item.state is ItemState.SECURITY_FAILED
+            if self._retry_security(item, event.uid) is ItemState.DONE and reported:
+                self.sink.emit("tag_write_recovered", {"item_id": item.item_id, "kiosk": self.settings.kiosk_id})
             return
         if item.state in (ItemState.IDENTIFIED, ItemState.WAITING_SET):
             parts = {part for uid, part in item.uids.items() if uid in item.present}
@@ -617,10 +619,11 @@ class KioskController:
             item.state, item.code, item.params = ItemState.SECURITY_PENDING, "KIOSK-CHECKOUT-005", {}
             self._cue_sound("failure")
 
-    def _retry_security(self, item: _Item, uid: Uid) -> None:
+    def _retry_security(self, item: _Item, uid: Uid) -> ItemState:
         on_loan = self.screen is not Screen.RETURN
         ok_code = "KIOSK-CHECKOUT-002" if on_loan else "KIOSK-CHECKIN-001"
         self._secure_item(item, on_loan=on_loan, ok_code=ok_code)
+        return item.state
 
     def _report_write_failed(self, item: _Item, uids: set[Uid], on_loan: bool) -> None:
         self.sink.emit(

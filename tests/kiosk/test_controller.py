@@ -196,6 +196,15 @@ def test_write_failure_tells_patron_and_staff_and_the_loan_stands(
     kinds = h.sink.kinds()
     assert kinds.count("tag_write_failed") == 1
     assert sum(1 for u, _ in pad.afi_writes if u == stubborn) == h.profile.attempts
+    # the patron lifts the book and puts it back: written again, and staff hear that it is fine now
+    pad.fail_writes[stubborn] = 0
+    pad.remove(stubborn)
+    h.step()
+    pad.put_back(stubborn)
+    h.step()
+    assert h.item("3000000003") == ("done", "KIOSK-CHECKOUT-002")
+    assert pad.tags[stubborn].afi == ON_LOAN and "tag_write_recovered" in h.sink.kinds()
+    assert len(library.checkouts) == 2
 
 
 def test_return_secures_and_flags_holds(
