@@ -171,6 +171,8 @@ class ReaderSlot:
         self._lock = threading.RLock()
         self._next_open = 0.0
         self._backoff = 1.0
+        self._rate_since = time.monotonic()
+        self._rate_reads = 0
 
     @property
     def reader(self) -> Any:
@@ -226,7 +228,18 @@ class ReaderSlot:
         self._on_change(self.name, previous, state, detail)
 
     def health(self) -> ReaderHealth:
-        return ReaderHealth(name=self.name, state=self.state, reads=self.reads, errors=self.errors)
+        """State and counters, with the read rate since the previous call (one telemetry period)."""
+        now = time.monotonic()
+        elapsed = now - self._rate_since
+        rate = (self.reads - self._rate_reads) * 60.0 / elapsed if elapsed > 0 else None
+        self._rate_since, self._rate_reads = now, self.reads
+        return ReaderHealth(
+            name=self.name,
+            state=self.state,
+            reads=self.reads,
+            errors=self.errors,
+            reads_per_minute=None if rate is None else round(rate, 1),
+        )
 
     def close(self) -> None:
         with self._lock:
