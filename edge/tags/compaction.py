@@ -241,6 +241,7 @@ for (_frm, _to), (_latch, _shift) in _SWITCH.items():
 
 
 _TABLES = (_SETS[_UPPER], _SETS[_LOWER], _SETS[_NUMERIC])
+_TABLE_SIZES = tuple(len(t) for t in _TABLES)
 
 
 def decode_isil(data: bytes) -> str:
@@ -261,7 +262,7 @@ def decode_isil(data: bytes) -> str:
         pos += width
         code = (value >> (total - pos)) & (15 if width == 4 else 31)
         table = _TABLES[current]
-        if code < len(table):
+        if code < _TABLE_SIZES[current]:
             out.append(table[code])
             shifted = None
             continue

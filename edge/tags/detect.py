@@ -53,30 +53,34 @@ def decode(data: bytes, *, block_size: int = 4, dsfid: int | None = None) -> Lib
     data = bytes(data)
     blank = is_blank(data)
     if blank is not None:
-        return LibraryTag(format="blank", extra=(("blank", blank),))
-    candidates = list(_DECODERS)
+        return LibraryTag._trusted(format="blank", extra=(("blank", blank),))
+    p3, p2, m3 = _DECODERS
+    # ISO 28560-3's CRC is strong evidence in either byte order; the weaker signatures are tried as read
+    # before any of them is tried on reversed blocks
+    order = [(p3, False), (p3, True), (p2, False), (m3, False), (p2, True), (m3, True)]
     if dsfid == iso28560_2.DSFID:
-        candidates.insert(0, candidates.pop(1))
+        order = [(p2, False), (p2, True)] + [o for o in order if o[0] is not p2]
     reasons: list[str] = []
     flipped: bytes | None = None
-    for name, looks, decoder in candidates:
-        for reversed_ in (False, True):
-            if not reversed_:
-                memory = data
-            elif block_size > 1:
-                if flipped is None:
-                    flipped = reverse_blocks(data, block_size)
-                memory = flipped
-            else:
-                continue
-            if not looks(memory):
-                continue
-            try:
-                tag = decoder(memory)
-            except TagFormatError as exc:
-                reasons.append(f"{name}{' (blocks reversed)' if reversed_ else ''}: {exc}")
-                continue
-            return tag.replace(block_reversed=True) if reversed_ else tag
+    for (name, looks, decoder), reversed_ in order:
+        if not reversed_:
+            memory = data
+        elif block_size > 1:
+            if flipped is None:
+                flipped = reverse_blocks(data, block_size)
+            memory = flipped
+        else:
+            continue
+        if not looks(memory):
+            continue
+        try:
+            tag = decoder(memory)
+        except TagFormatError as exc:
+            reasons.append(f"{name}{' (blocks reversed)' if reversed_ else ''}: {exc}")
+            continue
+        if reversed_:
+            return LibraryTag._trusted(**{**tag.__dict__, "block_reversed": True})
+        return tag
     why = "; ".join(reasons) if reasons else "no format signature matches"
     raise UnknownFormatError(f"not a known library tag format ({why}): {data[:36].hex()}", data=data)
 

@@ -68,7 +68,8 @@ def _read_sets(data: bytes) -> list[tuple[int, int, bytes]]:
     """(oid, compaction, raw data) per data set."""
     out: list[tuple[int, int, bytes]] = []
     pos = 0
-    while pos < len(data):
+    n = len(data)
+    while pos < n:
         precursor = data[pos]
         if precursor == 0:
             break
@@ -76,28 +77,28 @@ def _read_sets(data: bytes) -> list[tuple[int, int, bytes]]:
         pos += 1
         oid = precursor & 0x0F
         if oid == 0x0F:
-            if pos >= len(data):
+            if pos >= n:
                 raise TruncatedDataError(f"OID extension byte missing at {start}", data=data[start:])
             oid = 15 + data[pos]
             pos += 1
         offset = 0
         if precursor & 0x80:
-            if pos >= len(data):
+            if pos >= n:
                 raise TruncatedDataError(f"offset byte missing at {start}", data=data[start:])
             offset = data[pos]
             pos += 1
-        if pos >= len(data):
+        if pos >= n:
             raise TruncatedDataError(f"length byte missing at {start}", data=data[start:])
         length = data[pos]
         pos += 1
         if length == 0:
             raise InvalidFieldError(f"data set of OID {oid} with length 0 at {start}", data=data[start:pos])
         end = pos + length
-        if end + offset > len(data):
+        if end + offset > n:
             raise TruncatedDataError(
                 f"data set of OID {oid} at {start} needs {end + offset - start} bytes", data=data[start:]
             )
-        if offset and data[end : end + offset].strip(b"\x00"):
+        if offset and data[end : end + offset].count(0) != offset:
             raise InvalidFieldError(f"non-zero offset padding after OID {oid}", data=data[end : end + offset])
         out.append((oid, (precursor >> 4) & 0x07, data[pos:end]))
         pos = end + offset
@@ -113,22 +114,19 @@ def decode(data: bytes) -> LibraryTag:
         )
     fields: dict[str, object] = {"format": FORMAT}
     extra: dict[str, str] = {}
-    seen: set[int] = set()
-    for oid, scheme, raw in _read_sets(data):
-        if oid in seen:
-            raise InvalidFieldError(f"OID {oid} appears twice", data=raw)
-        seen.add(oid)
+    sets = _read_sets(data)
+    if len({s[0] for s in sets}) != len(sets):
+        oids = [s[0] for s in sets]
+        raise InvalidFieldError(f"an OID appears twice: {oids}", data=data)
+    for oid, scheme, raw in sets:
         if oid == 2:
             extra["content_parameter"] = raw.hex().upper()
             extra["content_oids"] = ",".join(str(o) for o in content_oids(raw))
             continue
-        if oid in _ISIL_OIDS and scheme == 0:
-            value = decode_isil(raw)
-        elif oid == 5:
+        if oid == 5:
             _decode_usage(scheme, raw, fields)
             continue
-        else:
-            value = decompact(scheme, raw)
+        value = decode_isil(raw) if scheme == 0 and oid in _ISIL_OIDS else decompact(scheme, raw)
         name = OIDS.get(oid)
         if name is None:
             extra[f"oid_{oid}"] = value

@@ -66,8 +66,8 @@ def _stored_crc(block: bytes) -> int:
 
 
 def looks_like(data: bytes) -> bool:
-    """Cheap test: the CRC at bytes 19-20 matches (34- or 32-byte form)."""
-    return _basic_size(data) > 0
+    """Cheap test: version nibble 1 or 2 and the CRC at bytes 19-20 matches (34- or 32-byte form)."""
+    return len(data) >= 32 and data[0] >> 4 in (1, 2) and _basic_size(data) > 0
 
 
 def _basic_size(data: bytes) -> int:
