@@ -24,6 +24,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--device", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--no-app-ack", action="store_true",
+                        help="control: forget events once handed to the broker (what the outbox must not do)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     settings = EdgeSettings(
@@ -33,6 +35,17 @@ def main(argv: list[str]) -> int:
         outbox={"resend_after_s": 3.0},
     )
     agent = Agent(settings, role=BaseRole())
+    if args.no_app_ack:
+        outbox = agent.outbox
+
+        def forget(seqs: list[int], *, now: float | None = None) -> None:
+            marks = ",".join(str(int(s)) for s in seqs) or "NULL"
+            query = f"SELECT event_id FROM outbox WHERE seq IN ({marks})"
+            with outbox._lock:
+                ids = [r[0] for r in outbox._connection().execute(query)]
+            outbox.acknowledge(ids)
+
+        outbox.mark_sent = forget  # type: ignore[method-assign,assignment]
     with agent.outbox.transaction() as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS produced (i INTEGER PRIMARY KEY)")
         row = conn.execute("SELECT MAX(i) FROM produced").fetchone()

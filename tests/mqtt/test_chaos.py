@@ -89,9 +89,10 @@ class Rig:
         assert wait_for(lambda: proc.saw("consuming"), timeout=20), proc.lines
         return proc
 
-    def edge(self) -> Proc:
+    def edge(self, *extra: str) -> Proc:
         proc = Proc(["tests.mqtt.chaos_edge", "--data-dir", str(self.tmp / "edge"), "--port", str(self.edge_port),
-                     "--prefix", self.prefix, "--device", self.device, "--count", str(N), "--rate", str(RATE)])
+                     "--prefix", self.prefix, "--device", self.device, "--count", str(N), "--rate", str(RATE),
+                     *extra])
         self.procs.append(proc)
         return proc
 
@@ -169,3 +170,17 @@ def test_cut_connections_repeatedly(rig: Rig) -> None:
         rig.assert_exactly_once()
     finally:
         proxy.close()
+
+
+def test_control_without_the_application_ack_events_are_lost(rig: Rig) -> None:
+    """The same consumer outage with events forgotten once handed to the broker: the suite sees the loss."""
+    consumer = rig.consumer()
+    edge = rig.edge("--no-app-ack")
+    _wait_produced(edge, 150)
+    consumer.kill()
+    _wait_produced(edge, 300)
+    rig.consumer()
+    assert edge.finish(120) == 0, edge.lines[-5:]
+    with rig.db.session() as session:
+        stored = session.scalar(select(func.count()).select_from(DeviceEvent))
+    assert stored is not None and stored < N, "the control lost nothing: the chaos suite would not see a loss"
