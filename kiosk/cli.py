@@ -72,6 +72,7 @@ def main(argv: list[str]) -> int:
                 sound=settings.kiosk.sound,
                 sound_dir=settings.kiosk.data_dir / "sounds",
                 demo=demo,
+                window_size=(1580, 800) if demo is not None else (1280, 800),
             ).run()
     except KeyboardInterrupt:
         pass
