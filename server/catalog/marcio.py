@@ -308,8 +308,13 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+_NEEDS_ESCAPE = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+
+
 def xml_text(text: str) -> str:
     """``text`` escaped for XML content and attributes, with the characters XML 1.0 forbids removed."""
+    if _NEEDS_ESCAPE.search(text) is None:  # the usual case: nothing to do
+        return text
     return _CONTROL.sub("", text).translate(_ESCAPES)
 
 
@@ -325,7 +330,9 @@ def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] =
     directory = data[24 : base - 1]
     for start in range(0, len(directory) - len(directory) % 12, 12):
         entry = directory[start : start + 12]
-        tag = xml_text(entry[:3].decode("ascii", "replace"))
+        tag = entry[:3].decode("ascii", "replace")
+        if not tag.isalnum():
+            tag = xml_text(tag)
         length = int(entry[3:7])
         offset = int(entry[7:12])
         if tag in skip:
@@ -335,11 +342,12 @@ def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] =
             out.append(f'<{p}controlfield tag="{tag}">{xml_text(body)}</{p}controlfield>')
             continue
         parts = body.split("\x1f")
-        ind = xml_text(parts[0]).ljust(2)
+        ind = "".join(c if c.isalnum() else " " for c in parts[0][:2]).ljust(2)
         out.append(f'<{p}datafield tag="{tag}" ind1="{ind[0]}" ind2="{ind[1]}">')
         for part in parts[1:]:
             if part:
-                out.append(f'<{p}subfield code="{xml_text(part[0])}">{xml_text(part[1:])}</{p}subfield>')
+                code = part[0] if part[0].isalnum() else xml_text(part[0]) or " "
+                out.append(f'<{p}subfield code="{code}">{xml_text(part[1:])}</{p}subfield>')
         out.append(f"</{p}datafield>")
     out.append(extra)
     out.append(f"</{p}record>")

@@ -151,7 +151,7 @@ def decode_token(token: str, verb: str) -> _Position:
 
 
 def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")[:19] + "Z"
 
 
 class Provider:
