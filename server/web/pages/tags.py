@@ -47,8 +47,9 @@ async def tag_start_upload(
                       station_format=tagging.station_format)
 
 
-@router.get("/live/tags.json")
-def tag_progress(web: WebDep, ids: str = "") -> JSONResponse:
+@router.post("/live/tags.json")
+def tag_progress(web: PostDep, ids: Annotated[str, Form(max_length=MAX_ITEMS * 4 * 40)] = "") -> JSONResponse:
+    """Each command's state; a POST (CSRF token in the ``X-CSRF-Token`` header) since it records finished tags."""
     command_ids = [i for i in ids.split(",") if i][:MAX_ITEMS * 4]
     outcomes = tagging.refresh(web.session, web.principal, command_ids)
     return JSONResponse({"tags": [

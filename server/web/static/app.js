@@ -89,9 +89,14 @@
   function tagResults(table) {
     var ids = table.dataset.ids;
     if (!ids) { return; }
-    var url = table.dataset.liveTags + "?ids=" + encodeURIComponent(ids);
     var poll = function () {
-      return getJson(url).then(function (data) {
+      return fetch(table.dataset.liveTags, {
+        method: "POST", credentials: "same-origin", body: new URLSearchParams({ ids: ids }),
+        headers: { Accept: "application/json", "X-CSRF-Token": document.body.dataset.csrf }
+      }).then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      }).then(function (data) {
         var pending = 0;
         data.tags.forEach(function (t) {
           var row = table.querySelector('tr[data-tag="' + CSS.escape(t.barcode + ":" + t.part) + '"]');
