@@ -233,7 +233,9 @@ class Provider:
     def listsets(self, args: dict[str, str]) -> str:
         if "resumptionToken" in args:
             raise OaiError("badResumptionToken", "ListSets is answered in one response; no token is valid")
-        rows = self.session.execute(select(Library.isil, Library.name).order_by(Library.isil))
+        rows = list(self.session.execute(select(Library.isil, Library.name).order_by(Library.isil)))
+        if not rows:
+            raise OaiError("noSetHierarchy", "there are no libraries, hence no sets, yet")
         sets = "".join(
             f"<set><setSpec>library:{xml_text(isil)}</setSpec><setName>{xml_text(name)}</setName></set>"
             for isil, name in rows

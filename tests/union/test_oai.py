@@ -143,3 +143,10 @@ def test_token_of_another_verb_is_refused(provider: tuple[str, list[int]]) -> No
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert error_code(post) is None
+
+
+def test_no_sets_without_libraries(db: Database, live: LiveServer) -> None:
+    assert error_code(httpx.get(live.url + "/oai", params={"verb": "ListSets"})) == "noSetHierarchy"
+    assert error_code(httpx.get(live.url + "/oai", params={"verb": "ListRecords", "metadataPrefix": "oai_dc"})) == (
+        "noRecordsMatch"
+    )
