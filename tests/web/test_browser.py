@@ -100,6 +100,13 @@ def test_device_goes_offline_when_its_agent_stops(page: Any, live_server: LiveSe
     page.wait_for_function(
         "el => el.classList.contains('st-offline')", arg=state.element_handle(), timeout=20000)
     assert state.inner_text() == "mất kết nối"
+    seen = page.locator("tr[data-device='hdu-kiosk-web'] [data-field=last_seen]").inner_text()
+    with live_server.db.session() as session:
+        device = devices.repository.get(session, "hdu-kiosk-web")
+        assert device is not None and device.last_seen_at is not None
+        from zoneinfo import ZoneInfo
+
+        assert seen == device.last_seen_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
     shot(page, "05-devices-offline")
 
 

@@ -18,11 +18,17 @@
 
   function text(el, value) { if (el && el.textContent !== String(value)) { el.textContent = value; } }
 
+  // Times are shown in the libraries' zone (as the server renders them), whatever the tablet's own zone.
+  var ZONE = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+  });
+
   function localTime(iso) {
     if (!iso) { return ""; }
-    var d = new Date(iso);
-    var pad = function (n) { return String(n).padStart(2, "0"); };
-    return pad(d.getDate()) + "/" + pad(d.getMonth() + 1) + "/" + d.getFullYear() + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    var parts = {};
+    ZONE.formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.day + "/" + parts.month + "/" + parts.year + " " + parts.hour + ":" + parts.minute;
   }
 
   function summary(box) {
