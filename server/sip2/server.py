@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
@@ -180,7 +181,8 @@ class Sip2Server:
 
     async def _respond(self, frame: bytes, session: _Session) -> bytes | None:
         conn = session.conn
-        log.log(TRACE, "SIP2 %s <- %r", conn.peer, frame)
+        if log.isEnabledFor(TRACE):
+            log.log(TRACE, "SIP2 %s <- %r", conn.peer, redact(frame))
         wire = account_wire(conn.account)
         if frame[:2] in (b"97", b"96"):
             return session.last_response if session.last_response is not None else resend_request(True)
@@ -210,6 +212,14 @@ class Sip2Server:
         session.last_request = (request.sequence, request.checksum) if request.checksum is not None else None
         session.last_response = response
         return response
+
+
+_SECRET_FIELDS = re.compile(rb"(\|(?:CO|AD)|^93..CO)[^|]*")
+
+
+def redact(frame: bytes) -> bytes:
+    """A frame fit for logs: login passwords (CO) and patron PINs (AD) masked."""
+    return _SECRET_FIELDS.sub(rb"\1***", frame)
 
 
 def _sequence(request: Request) -> str | None:

@@ -136,3 +136,11 @@ def test_build_response_exact() -> None:
     assert build_response("94", "1", [], Wire(terminator=b"\r\n"), None) == b"941\r\n"
     out = build_response("36", "Y", [("AO", "A|B"), ("AF", None)], wire, "")
     assert out.startswith(b"36YAOA/B|AZ") and verify_checksum(out[:-1])
+
+
+def test_logged_frames_hide_passwords_and_pins() -> None:
+    from server.sip2.server import redact
+
+    assert redact(b"9300CNkiosk1|COsecret|CPx|AY0AZF3BE") == b"9300CNkiosk1|CO***|CPx|AY0AZF3BE"
+    assert redact(b"9300COsecret|CNkiosk1|") == b"9300CO***|CNkiosk1|"
+    assert redact(b"23000" + b"x" * 18 + b"AOx|AA1|AC|AD1234|") == b"23000" + b"x" * 18 + b"AOx|AA1|AC|AD***|"
