@@ -1021,7 +1021,23 @@ class CirculationService:
                     lifted += 1
             return lifted
 
-    # -- privacy ---------------------------------------------------------------------------------------
+    # -- privacy -------------------------------------------------------------------------------------------
+
+    def set_keep_history(self, patron_card: str, keep: bool) -> bool:
+        """The patron's choice to keep their loan history (opt-in); returns the new setting."""
+        with self._writer(), self.db.write() as session:
+            patron = self._patron(session, patron_card, lock=True)
+            patron.keep_history = keep
+            audit(
+                session,
+                actor_kind="patron",
+                actor_id=None,
+                action="patron.keep_history",
+                target_type="patron",
+                target_id=patron.id,
+                details={"keep": keep},
+            )
+            return keep
 
     def anonymise_returned_loans(self) -> int:
         """Drop the patron link of loans returned longer ago than the privacy period (unless opted in)."""

@@ -28,6 +28,10 @@ class Lifted(BaseModel):
     lifted: int
 
 
+class KeepHistory(BaseModel):
+    keep: bool
+
+
 @router.get("/{card}", response_model=PatronStatus)
 def patron_status(card: str, service: ServiceDep) -> PatronStatus:
     try:
@@ -56,5 +60,14 @@ def block(card: str, body: BlockIn, service: ServiceDep) -> None:
 def lift_blocks(card: str, service: ServiceDep, kind: str = "staff") -> Lifted:
     try:
         return Lifted(lifted=service.lift_blocks(card, kind=kind))
+    except errors.CirculationError as exc:
+        raise http_error(exc) from exc
+
+
+@router.put("/{card}/keep-history", response_model=KeepHistory)
+def keep_history(card: str, body: KeepHistory, service: ServiceDep) -> KeepHistory:
+    """The patron opts in to (or out of) keeping their loan history beyond the privacy period."""
+    try:
+        return KeepHistory(keep=service.set_keep_history(card, body.keep))
     except errors.CirculationError as exc:
         raise http_error(exc) from exc

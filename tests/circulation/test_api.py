@@ -115,6 +115,8 @@ def test_payments_lost_and_patrons(client: TestClient) -> None:
     assert client.delete("/api/v1/patrons/0001/blocks", headers=AUTH).json() == {"lifted": 1}
     assert client.get("/api/v1/patrons/9999", headers=AUTH).status_code == 404
     assert client.post("/api/v1/circulation/anonymise", headers=AUTH).json() == {"count": 0}
+    kept = client.put("/api/v1/patrons/0001/keep-history", json={"keep": True}, headers=AUTH)
+    assert kept.status_code == 200 and kept.json() == {"keep": True}
 
 
 def test_sip2_accounts(client: TestClient) -> None:
