@@ -121,7 +121,7 @@ def test_gate_alarm_appears_live(page: Any, live_server: LiveServer, make_agent:
     page.wait_for_function(f"() => document.querySelectorAll('tr[data-alarm]').length > {rows_before}",
                            timeout=20000)
     newest = page.locator("tr[data-alarm]").first.inner_text()
-    assert "3000000004" in newest and "Dế Mèn" in newest and "theft_attempt" in newest
+    assert "3000000004" in newest and "Dế Mèn" in newest and "Nghi lấy cắp" in newest
     page.reload()
     row = page.locator("tr[data-alarm]").first
     assert "Nghi lấy cắp" in row.inner_text()

@@ -72,6 +72,7 @@
     var known = {};
     table.querySelectorAll("tr[data-alarm]").forEach(function (row) { known[row.dataset.alarm] = true; });
     var body = table.querySelector("tbody");
+    var names = JSON.parse(table.dataset.names || "{}");
     every(function () {
       return getJson(table.dataset.liveAlarmList).then(function (data) {
         data.alarms.slice().reverse().forEach(function (a) {
@@ -82,7 +83,8 @@
           var row = document.createElement("tr");
           row.dataset.alarm = a.id;
           row.className = "open flash";
-          [localTime(a.at), a.device, a.library, (a.barcode || "") + (a.title ? " — " + a.title : ""), a.classification, ""]
+          [localTime(a.at), a.device, a.library, (a.barcode || "") + (a.title ? " — " + a.title : ""),
+           names[a.classification] || a.classification, ""]
             .forEach(function (value) { var td = document.createElement("td"); td.textContent = value; row.appendChild(td); });
           body.insertBefore(row, body.firstChild);
           var note = document.querySelector("[data-new-alarms]");
