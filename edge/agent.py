@@ -305,6 +305,7 @@ class StationRole(BaseRole):
 
     def encode_tag(self, args: dict[str, Any]) -> dict[str, Any]:
         from edge.iso15693 import Uid
+        from edge.readers.base import Capability
         from edge.tags import EncodeError, LibraryTag, encode
 
         ctx = self.ctx
@@ -322,18 +323,41 @@ class StationRole(BaseRole):
             raise CommandFailed(f"cannot encode the tag: {exc}") from None
         uid_text = args.get("uid")
 
-        def write(reader: Any) -> str:
+        afi = args.get("afi")
+        want_eas = bool(args.get("eas"))
+        verify = bool(args.get("verify"))
+
+        def write(reader: Any) -> dict[str, Any]:
             uids = [Uid.from_hex(str(uid_text))] if uid_text else [r.uid for r in reader.inventory()]
             if len(uids) != 1:
                 raise CommandFailed(f"expected one tag on the reader, found {len(uids)}")
-            reader.write_blocks(uids[0], 0, data)
-            return str(uids[0].hex)
+            uid = uids[0]
+            reader.write_blocks(uid, 0, data)
+            outcome: dict[str, Any] = {"uid": str(uid.hex), "bytes": len(data), "verified": False}
+            if verify:
+                # Read the data back: a tag that acknowledged the write but holds other bytes is not programmed.
+                back = reader.read_blocks(uid, 0, -(-len(data) // block_size))
+                if back[: len(data)] != data:
+                    raise CommandFailed(f"tag {uid.hex} holds other data than was written (read back differs)")
+                outcome["verified"] = True
+            capabilities: frozenset[Capability] = getattr(reader, "capabilities", frozenset())
+            if afi is not None:
+                reader.write_afi(uid, int(afi))
+                outcome["afi"] = int(afi)
+            if want_eas and Capability.EAS in capabilities:
+                reader.set_eas(uid)
+                outcome["eas"] = True
+            return outcome
 
-        written = slot.use(write)
-        if written is None:
+        result = slot.use(write)
+        if result is None:
             raise CommandFailed(f"reader {slot.name} is {slot.state}")
-        ctx.emit("tag_encoded", {"uid": written, "primary_item_id": tag.primary_item_id, "format": args.get("format")})
-        return {"uid": written, "bytes": len(data)}
+        ctx.emit(
+            "tag_encoded",
+            {"uid": result["uid"], "primary_item_id": tag.primary_item_id, "format": args.get("format"),
+             "verified": result["verified"]},
+        )
+        return result
 
 
 # Role factories by name, imported only when that role runs; other packages add theirs or call register_role().

@@ -149,7 +149,8 @@ def refresh(session: Session, principal: Principal, command_ids: list[str]) -> l
         result = command.result or {}
         if command.status == CommandStatus.DONE and result.get("ok", True):
             uid = str(result.get("uid", "")).upper()
-            error = _record_tag(session, principal, barcode, part, uid, str(args.get("format", "")))
+            secured = result.get("afi") is not None or bool(result.get("eas"))
+            error = _record_tag(session, principal, barcode, part, uid, str(args.get("format", "")), secured)
             outcomes.append(TagOutcome(barcode, part, "failed" if error else "done", uid,
                                        bool(result.get("verified")), error))
         elif command.status in (CommandStatus.DONE, CommandStatus.FAILED):
@@ -162,7 +163,9 @@ def refresh(session: Session, principal: Principal, command_ids: list[str]) -> l
     return outcomes
 
 
-def _record_tag(session: Session, principal: Principal, barcode: str, part: int, uid: str, fmt: str) -> str | None:
+def _record_tag(
+    session: Session, principal: Principal, barcode: str, part: int, uid: str, fmt: str, secured: bool
+) -> str | None:
     if len(uid) != 16:
         return "bad_uid"
     item = session.scalar(select(Item).where(Item.barcode == barcode))
@@ -179,8 +182,9 @@ def _record_tag(session: Session, principal: Principal, barcode: str, part: int,
         existing.programmed_at = now
     else:
         session.add(ItemTag(item_id=item.id, uid=uid, part_number=part, tag_format=fmt, programmed_at=now))
-    item.security_state = SecurityState.SECURED
-    item.security_written_at = now
+    if secured:
+        item.security_state = SecurityState.SECURED
+        item.security_written_at = now
     record(session, actor_kind="staff", actor_id=str(principal.user_id), action="item.tag_programmed",
            target_type="item", target_id=item.id, library_id=item.library_id,
            details={"uid": uid, "part": part, "format": fmt})

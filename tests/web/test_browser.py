@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from edge.agent import Agent, BaseRole, EdgeSettings
-from server.catalog.models import Item, ItemTag
+from server.catalog.models import Item, ItemTag, SecurityState
 from server.devices import service as devices
+from server.devices.models import DeviceCommand
 from server.libraries.models import Library
 from server.patrons.models import Patron
 from tests.web.conftest import ARTIFACTS, PREFIX_TOPIC, LiveServer, browser_login, shot
@@ -156,10 +157,16 @@ def test_program_a_tag_on_a_simulated_station(page: Any, live_server: LiveServer
                            arg=cell.element_handle(), timeout=30000)
     assert cell.inner_text() == "Đã ghi", cell.inner_text()
     assert page.locator(f"tr[data-tag='{barcode}:1'] [data-field=uid]").inner_text() == blank_uid
+    # The station read the data back and set the in-stock AFI and EAS before it answered.
+    assert page.locator(f"tr[data-tag='{barcode}:1'] [data-field=verified]").inner_text() == "✓"
     shot(page, "07-tag-programmed")
     with live_server.db.session() as session:
         stored = session.scalar(select(ItemTag).where(ItemTag.uid == blank_uid))
         assert stored is not None and stored.item.barcode == barcode
+        assert stored.item.security_state is SecurityState.SECURED
+        command = session.scalars(select(DeviceCommand).where(DeviceCommand.name == "encode-tag")).all()[-1]
+        assert command.result is not None
+        assert command.result["verified"] is True and command.result["afi"] == 0x07
 
 
 def test_export_a_report_and_the_self_evaluation(page: Any, live_server: LiveServer) -> None:
