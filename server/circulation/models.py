@@ -61,6 +61,7 @@ class Loan(Base):
         ),
         Index("ix_loans_patron_open", "patron_id", "returned_at"),
         Index("ix_loans_checked_out", "checked_out_at"),
+        Index("ix_loans_returned_at", "returned_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
