@@ -80,7 +80,9 @@ class GateDemoPart:
             library=DEMO_GATE_LIBRARY,
             data_dir=config.data_dir / "gate",
             telemetry_interval_s=30.0,
-            mqtt=MqttLinkSettings(host=config.host, port=config.mqtt_port, username=DEMO_GATE_ID, password=password),
+            mqtt=MqttLinkSettings(
+                host=config.host, port=config.mqtt_port, username=DEMO_GATE_ID, password=password, protocol="3.1.1"
+            ),
             options={
                 "counting": {"aisles": [{"aisle": 1, "outer": 1, "inner": 2}], "period_s": 60.0},
                 "simulation": {
