@@ -86,7 +86,7 @@ async def _run(config: DemoConfig) -> None:
             for part in demo_parts(config):
                 await part.start(config)
                 parts.append(part)
-            doc = describe(config)
+            doc = describe(config, parts)
             (config.data_dir / "demo.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")
             print(_summary(doc), flush=True)  # noqa: T201
             await serving

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from server.demo import data
-from server.demo.parts import DemoConfig, demo_parts
+from server.demo.parts import DemoConfig, DemoPart, demo_parts
 from server.demo.seed import generated_items
 
 
-def describe(config: DemoConfig) -> dict[str, Any]:
+def describe(config: DemoConfig, parts: Sequence[DemoPart] | None = None) -> dict[str, Any]:
+    """The document for ``config``; ``parts`` are the running parts (their addresses are then included)."""
     items = [*data.HIGHLIGHTS, *generated_items()]
     doc: dict[str, Any] = {
         "libraries": [
@@ -65,6 +67,6 @@ def describe(config: DemoConfig) -> dict[str, Any]:
         },
         "database": config.database_url,
     }
-    for part in demo_parts(config):
+    for part in demo_parts(config) if parts is None else parts:
         doc.update(part.describe(config))
     return doc

@@ -123,6 +123,7 @@ class KioskDemoPart:
 def demo_parts(config: DemoConfig) -> list[DemoPart]:
     """The parts the demo runs, in start order."""
     from server.alarms.demo import GateDemoPart  # one security gate on a simulated reader
+    from server.demo.readers import PadReaderDemoPart  # the simulated kiosk pad, headless too
     from server.ingest.demo import MqttDemoPart  # the embedded broker first: the others connect to it
 
-    return [MqttDemoPart(), GateDemoPart(), KioskDemoPart()]
+    return [MqttDemoPart(), GateDemoPart(), PadReaderDemoPart(), KioskDemoPart()]

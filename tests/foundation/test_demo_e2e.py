@@ -27,7 +27,7 @@ def test_demo_describe_has_every_key(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     ).stdout
     doc = json.loads(out)
-    for key in ("libraries", "patrons", "items", "staff", "sip2_accounts", "urls"):
+    for key in ("libraries", "patrons", "items", "staff", "sip2_accounts", "urls", "mqtt", "devices", "readers"):
         assert doc[key], key
     assert doc["patrons"][0] == {
         "card": "0001000001", "pin": "1234", "name": "Nguyễn Văn An", "category": "adult",
@@ -52,6 +52,14 @@ def test_demo_headless_starts_and_stops(tmp_path: Path) -> None:
         assert wait_for(lambda: (tmp_path / "demo.json").exists(), timeout=10)
         described = json.loads((tmp_path / "demo.json").read_text("utf-8"))
         assert described["urls"]["readyz"] == base + "/readyz"
+        # The simulated kiosk pad speaks the FEIG protocol: an independent `thuvien tag read` finds the books on it.
+        pad = next(reader for reader in described["readers"] if reader["name"] == "kiosk-pad")
+        read = subprocess.run(
+            [sys.executable, "-m", "edge.cli", "tag", "read", "--reader", pad["url"]],
+            capture_output=True, text=True, timeout=60, check=True,
+        )
+        on_pad = sorted(json.loads(line)["primary_item_id"] for line in read.stdout.splitlines() if line.strip())
+        assert on_pad == sorted(pad["on_the_pad"]) == ["3000000001", "3000000002", "3000000003"]
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     finally:
