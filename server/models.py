@@ -44,6 +44,7 @@ from server.libraries.models import (
     Location,
     OpeningDay,
 )
+from server.mail.models import OutgoingMail
 from server.patrons.models import CardKind, Patron, PatronBlock, PatronCard, PatronCategory
 from server.sip2.models import Sip2Account
 from server.staff.models import Role, StaffRole, StaffUser
@@ -83,6 +84,7 @@ __all__ = [
     "LoanState",
     "Location",
     "OpeningDay",
+    "OutgoingMail",
     "Patron",
     "PatronBlock",
     "PatronCard",

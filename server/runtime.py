@@ -46,6 +46,10 @@ def background_services(settings: ServerSettings, db: Database) -> list[Service]
         from server.ingest.consumer import IngestConsumer
 
         services.append(IngestConsumer(settings.mqtt, db))
+    if settings.mail.mode != "off":
+        from server.mail.jobs import MailJob
+
+        services.append(MailJob(settings.mail, db))
     return services
 
 

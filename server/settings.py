@@ -91,6 +91,17 @@ class PrivacySettings(Section):
     pin_lock_minutes: int = Field(default=15, ge=1)
 
 
+class MailSettings(Section):
+    mode: Literal["off", "file", "smtp"] = "off"  # file: .eml files in ``folder`` (demo, tests)
+    folder: Path = Path("var/mail")
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    from_address: str = "thuvien@localhost"
+
+
 class ServerSettings(ProcessSettings):
     """Everything ``thuvien server`` needs; one instance per process, injected into the app factory."""
 
@@ -105,6 +116,7 @@ class ServerSettings(ProcessSettings):
     mqtt: MqttSettings = MqttSettings()
     logging: LoggingSettings = LoggingSettings()
     privacy: PrivacySettings = PrivacySettings()
+    mail: MailSettings = MailSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -15,7 +15,7 @@ from server.db import DatabaseError
 from server.demo.describe import describe
 from server.demo.parts import DemoConfig, DemoPart, demo_parts
 from server.demo.seed import seed
-from server.settings import DatabaseSettings, HttpSettings, MqttSettings, ServerSettings, Sip2Settings
+from server.settings import DatabaseSettings, HttpSettings, MailSettings, MqttSettings, ServerSettings, Sip2Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ def settings_for(config: DemoConfig) -> ServerSettings:
         http=HttpSettings(host=config.host, port=config.http_port),
         sip2=Sip2Settings(host=config.host, port=config.sip2_port),
         mqtt=MqttSettings(enabled=True, host=config.host, port=config.mqtt_port, protocol="3.1.1", share_group=None),
+        mail=MailSettings(mode="file", folder=config.data_dir / "mail"),
     )
 
 

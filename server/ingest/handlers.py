@@ -36,6 +36,7 @@ HANDLER_MODULES: list[str] = [
     "server.alarms.ingest",
     "server.reports.ingest",
     "server.circulation.ingest",
+    "server.mail.ingest",
 ]
 
 _handlers: dict[str, EventHandler] = {}
