@@ -199,19 +199,8 @@ def _pg_tsquery(term: Term) -> str | None:
 
 
 def pg_document() -> ColumnElement[Any]:
-    """The weighted document of a record; identical to the expression of the GIN index of migration 0004."""
-
-    def vec(col: Any, weight: str) -> ColumnElement[Any]:
-        return func.setweight(
-            func.to_tsvector(literal_column("'simple'::regconfig"), col), literal_column(f"'{weight}'")
-        )
-
-    return (
-        vec(BibRecord.title_folded, "A")
-        .op("||")(vec(BibRecord.authors_folded, "B"))
-        .op("||")(vec(BibRecord.subjects_folded, "C"))
-        .op("||")(vec(BibRecord.search_text, "D"))
-    )
+    """The weighted document of a record: the generated, GIN-indexed ``search_vector`` column (migration 0004)."""
+    return literal_column("bib_records.search_vector")
 
 
 def _tsquery(text: str) -> ColumnElement[Any]:
