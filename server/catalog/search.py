@@ -2,8 +2,8 @@
 
 Text is folded (:func:`server.catalog.folding.fold`) when a record is stored and when a query is run, so
 "chien tranh" finds "Chiến tranh" and "duong" finds "Đường". SQLite searches the FTS5 table ``bib_fts``
-(ranked by bm25, title weighted highest); PostgreSQL the generated weighted ``tsvector`` column with its GIN index (ranked by
-``ts_rank``). Both are created by migration ``0004_catalog``.
+(ranked by bm25, title weighted highest); PostgreSQL the generated weighted ``tsvector`` column with its
+GIN index (ranked by ``ts_rank``). Both are created by migration ``0004_catalog``.
 
 Public API::
 
