@@ -22,6 +22,7 @@ from server.devices.passwords import mosquitto_hash, verify_mosquitto_hash
 from server.ingest.processor import Incoming, Processor
 from server.settings import DatabaseSettings, ServerSettings
 from tests.mqtt.brokers import add_device, add_library
+from tests.support import require
 
 
 def test_hashes_are_mosquitto_passwd_compatible(tmp_path: Path) -> None:
@@ -32,8 +33,8 @@ def test_hashes_are_mosquitto_passwd_compatible(tmp_path: Path) -> None:
     assert not verify_mosquitto_hash("$6$garbage", "s3cret")
     assert not verify_mosquitto_hash(None, "s3cret")
     tool = shutil.which("mosquitto_passwd")
-    if tool is None:
-        pytest.skip("mosquitto_passwd is not installed")
+    require(tool is not None, "mosquitto_passwd (Debian package mosquitto)")
+    assert tool is not None
     passwd = tmp_path / "passwd"
     subprocess.run([tool, "-c", "-b", str(passwd), "dev1", "from-the-tool"], check=True)
     stored = passwd.read_text().strip().split(":", 1)[1]
