@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,11 +38,10 @@ from .errors import (
     ProtocolError,
     ReaderConnectionError,
     ReaderStatusError,
-    ReaderTimeoutError,
     TagResponseError,
     UnsupportedOperationError,
 )
-from .port import PORT_ERRORS, TRACE, Port, read_available
+from .port import Port, exchange
 
 __all__ = ["M3Frame", "M3FrameParser", "build_frame", "Bibliotheca810Reader", "ERRORS"]
 
@@ -197,36 +195,19 @@ class Bibliotheca810Reader:
         with self._lock:
             if self._closed:
                 raise ReaderConnectionError(f"{self.name}: reader is closed")
-            self._parser.reset()
-            try:
-                self.port.reset_input_buffer()  # a late answer to an earlier request must not pass for this one
-            except PORT_ERRORS as exc:
-                raise ReaderConnectionError(f"{self.name}: port failed: {exc}") from exc
-            log.log(TRACE, "3M TX %s", frame)
-            try:
-                self.port.write(frame)
-            except PORT_ERRORS as exc:
-                raise ReaderConnectionError(f"{self.name}: write failed: {exc}") from exc
-            deadline = time.monotonic() + self.timeout
-            while True:
-                try:
-                    chunk = read_available(self.port, deadline)
-                except PORT_ERRORS as exc:
-                    raise ReaderConnectionError(f"{self.name}: read failed: {exc}") from exc
-                if not chunk:
-                    if time.monotonic() >= deadline:
-                        pending = self._parser.reset()
-                        raise ReaderTimeoutError(
-                            f"{self.name}: no answer to command 0x{command:02X} within {self.timeout}s",
-                            data=pending,
-                        )
-                    continue
-                log.log(TRACE, "3M RX %s", chunk)
-                for response in self._parser.feed(chunk):
-                    if response.command == command:
-                        if not response.body:
-                            raise ProtocolError(f"{self.name}: response without error byte", data=frame)
-                        return response.body
+            response = exchange(
+                self.port,
+                self._parser,
+                frame,
+                matches=lambda r: r.command == command,
+                timeout=self.timeout,
+                name=self.name,
+                label="3M",
+                what=f"command 0x{command:02X}",
+            )
+        if not response.body:
+            raise ProtocolError(f"{self.name}: response without error byte", data=frame)
+        return response.body
 
     def _error(self, command: int, body: bytes) -> ReaderStatusError:
         err = body[0]

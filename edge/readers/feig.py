@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
@@ -40,10 +39,9 @@ from .errors import (
     ProtocolError,
     ReaderConnectionError,
     ReaderStatusError,
-    ReaderTimeoutError,
     TagResponseError,
 )
-from .port import PORT_ERRORS, TRACE, Port, read_available
+from .port import Port, exchange
 
 __all__ = [
     "Status",
@@ -290,35 +288,16 @@ class FeigReader:
         with self._lock:
             if self._closed:
                 raise ReaderConnectionError(f"{self.name}: reader is closed")
-            self._parser.reset()
-            try:
-                self.port.reset_input_buffer()  # a late answer to an earlier request must not pass for this one
-            except PORT_ERRORS as exc:
-                raise ReaderConnectionError(f"{self.name}: port failed: {exc}") from exc
-            log.log(TRACE, "FEIG TX %s", frame)
-            try:
-                self.port.write(frame)
-            except PORT_ERRORS as exc:
-                raise ReaderConnectionError(f"{self.name}: write failed: {exc}") from exc
-            deadline = time.monotonic() + self.timeout
-            while True:
-                try:
-                    chunk = read_available(self.port, deadline)
-                except PORT_ERRORS as exc:
-                    raise ReaderConnectionError(f"{self.name}: read failed: {exc}") from exc
-                if not chunk:
-                    if time.monotonic() >= deadline:
-                        pending = self._parser.reset()
-                        raise ReaderTimeoutError(
-                            f"{self.name}: no answer to command 0x{command:02X} within {self.timeout}s",
-                            data=pending,
-                        )
-                    continue
-                log.log(TRACE, "FEIG RX %s", chunk)
-                for response in self._parser.feed(chunk):
-                    if response.command == command:
-                        return response
-                    log.debug("FEIG: ignoring stale response to 0x%02X", response.command)
+            return exchange(
+                self.port,
+                self._parser,
+                frame,
+                matches=lambda r: r.command == command,
+                timeout=self.timeout,
+                name=self.name,
+                label="FEIG",
+                what=f"command 0x{command:02X}",
+            )
 
     def _ok(self, command: int, data: bytes = b"", *, accept: tuple[int, ...] = (Status.OK,)) -> FeigFrame:
         response = self.transact(command, data)
