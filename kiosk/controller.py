@@ -586,6 +586,11 @@ class KioskController:
             item.state, item.code, item.params = ItemState.DONE, code, {"due": item.due_text}
             self._cue_sound("success")
             return
+        if loan.desensitize is False:
+            # The library system lent the item but asks that its security stay set (staff unlock it at the desk).
+            item.state, item.code, item.params = ItemState.DONE, "KIOSK-CHECKOUT-010", {"due": item.due_text}
+            self._cue_sound("failure")
+            return
         self._secure_item(item, on_loan=True, ok_code=code)
 
     def _secure_item(self, item: _Item, *, on_loan: bool, ok_code: str) -> None:

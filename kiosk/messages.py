@@ -115,6 +115,12 @@ _ALL = (
         "The count does not match. Spread the books out, place them again, or ask the staff.",
         True,
     ),
+    Message(
+        "KIOSK-CHECKOUT-010",
+        "Đã mượn — hạn trả {due}. Vui lòng đưa tài liệu này cho thủ thư mở khoá trước khi ra về.",
+        "Borrowed — due {due}. Please have this item unlocked at the desk before you leave.",
+        True,
+    ),
     # items
     Message(
         "KIOSK-ITEM-001",

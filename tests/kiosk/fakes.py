@@ -144,6 +144,7 @@ class LibItem:
     due: dt.date | None = None
     renewals: int = 0
     hold_for: str = ""
+    desensitize: str = "Y"  # what the checkout reply says (N: the library wants the item to stay secured)
 
 
 @dataclass
@@ -226,7 +227,7 @@ class MiniLibrary:
             item.due = dt.date.today() + dt.timedelta(days=14)
             self.checkouts.append((card, item_id, no_block, txn))
             due = item.due.strftime("%Y%m%d    235959")
-            return f"121NNY{now}AOVN-HDU|AA{card}|AB{item_id}|AJ{item.title}|AH{due}|"
+            return f"121NN{item.desensitize}{now}AOVN-HDU|AA{card}|AB{item_id}|AJ{item.title}|AH{due}|"
         if code == "09":
             f = self.fields(text, 2 + 1 + 18 + 18)
             item_id = f.get("AB", "")

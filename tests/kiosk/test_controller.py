@@ -88,6 +88,21 @@ def test_complete_set_is_lent_and_both_parts_unsecured(
     assert len(library.checkouts) == 1
 
 
+def test_item_the_library_keeps_secured_is_lent_but_not_unsecured(
+    client: Sip2Client, pad: FakePadReader, library: MiniLibrary, tmp_path: Path
+) -> None:
+    """Checkout answers "desensitize: N": the loan stands, the tag keeps its security, the patron sees the desk."""
+    library.items["3000000001"].desensitize = "N"
+    h = Harness(client, pad, tmp_path)
+    signed_in(h)
+    h.act("borrow")
+    tag = place(pad, 1)
+    h.step(0.2)
+    assert h.item("3000000001") == ("done", "KIOSK-CHECKOUT-010")
+    assert pad.tags[tag].afi == IN_STOCK
+    assert [c[1] for c in library.checkouts] == ["3000000001"]
+
+
 def test_items_already_on_the_pad_are_read_when_borrowing_starts(
     client: Sip2Client, pad: FakePadReader, tmp_path: Path
 ) -> None:
