@@ -15,12 +15,12 @@ from server.db import Database
 from tests.circulation.builders import Clock, build_world
 from tests.sip2.conftest import Running, start_server
 from tests.sip2.rawclient import frame
+from tests.support import require
 
 
 @pytest.fixture
 def tls_sip(sqlite_db: Database, clock: Clock, tmp_path: Path) -> Iterator[tuple[Running, Path]]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+    require(shutil.which("openssl") is not None, "openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [
