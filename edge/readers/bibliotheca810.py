@@ -41,7 +41,7 @@ from .errors import (
     TagResponseError,
     UnsupportedOperationError,
 )
-from .port import Port, exchange
+from .port import Port, ResyncParser, exchange
 
 __all__ = ["M3Frame", "M3FrameParser", "build_frame", "Bibliotheca810Reader", "ERRORS"]
 
@@ -86,53 +86,17 @@ def build_frame(command: int, body: bytes = b"") -> bytes:
     return bytes((START,)) + head + crc16_genibus(head).to_bytes(2, "big")
 
 
-class M3FrameParser:
+class M3FrameParser(ResyncParser[M3Frame]):
     """Incremental parser that resynchronises on the 0xD6 start byte after garbage or a bad BCC."""
 
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.discarded = 0
-        self.garbage = bytearray()  # the most recent discarded bytes, for error reports
+    label = "3M"
 
-    def feed(self, data: bytes) -> list[M3Frame]:
-        self.buffer += data
-        frames: list[M3Frame] = []
-        while self.buffer:
-            result = self._try(0)
-            if isinstance(result, tuple):
-                frame, size = result
-                del self.buffer[:size]
-                frames.append(frame)
-                continue
-            if result == "bad":
-                self._drop(1)
-                continue
-            for start in range(1, len(self.buffer)):
-                if self.buffer[start] == START and isinstance(self._try(start), tuple):
-                    self._drop(start)
-                    break
-            else:
-                break
-        return frames
+    def _could_start(self, byte: int) -> bool:
+        return byte == START
 
-    def _drop(self, n: int) -> None:
-        # skip to the next possible start byte
+    def _resume_at(self, n: int) -> int:
         nxt = self.buffer.find(START, n)
-        n = len(self.buffer) if nxt < 0 else nxt
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("3M: discarding %d byte(s) %s", n, bytes(self.buffer[:n]).hex())
-        self.garbage += self.buffer[:n]
-        del self.garbage[:-512]
-        del self.buffer[:n]
-        self.discarded += n
-
-    def reset(self) -> bytes:
-        """Forget everything; return the discarded and the unparsed bytes."""
-        rest = bytes(self.garbage) + bytes(self.buffer)
-        self.discarded += len(self.buffer)
-        self.buffer.clear()
-        self.garbage.clear()
-        return rest
+        return len(self.buffer) if nxt < 0 else nxt
 
     def _try(self, start: int) -> tuple[M3Frame, int] | str:
         buf = self.buffer

@@ -41,7 +41,7 @@ from .errors import (
     ReaderStatusError,
     TagResponseError,
 )
-from .port import Port, exchange
+from .port import Port, ResyncParser, exchange
 
 __all__ = [
     "Status",
@@ -140,7 +140,7 @@ def build_frame(command: int, data: bytes = b"", *, address: int = BROADCAST, ad
     return build_raw(bytes((address, command)) + data, advanced=advanced)
 
 
-class FeigFrameParser:
+class FeigFrameParser(ResyncParser[FeigFrame]):
     """Incremental, resynchronising frame parser for one direction.
 
     ``responses=True`` parses reader → host frames (with a status byte). Bytes that cannot start a valid
@@ -148,51 +148,12 @@ class FeigFrameParser:
     incomplete candidate (a garbage length byte cannot stall the stream).
     """
 
+    label = "FEIG"
+
     def __init__(self, *, responses: bool) -> None:
+        super().__init__()
         self.responses = responses
-        self.buffer = bytearray()
-        self.discarded = 0
-        self.garbage = bytearray()  # the most recent discarded bytes, for error reports
         self._min = 6 if responses else 5
-
-    def feed(self, data: bytes) -> list[FeigFrame]:
-        self.buffer += data
-        frames: list[FeigFrame] = []
-        while self.buffer:
-            result = self._try(0)
-            if isinstance(result, tuple):
-                frame, size = result
-                del self.buffer[:size]
-                frames.append(frame)
-                continue
-            if result == "bad":
-                self._drop(1)
-                continue
-            # incomplete at 0: is there a complete valid frame later on?
-            for start in range(1, len(self.buffer)):
-                later = self._try(start)
-                if isinstance(later, tuple):
-                    self._drop(start)
-                    break
-            else:
-                break
-        return frames
-
-    def _drop(self, n: int) -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("FEIG: discarding %d byte(s) %s", n, bytes(self.buffer[:n]).hex())
-        self.garbage += self.buffer[:n]
-        del self.garbage[:-512]
-        del self.buffer[:n]
-        self.discarded += n
-
-    def reset(self) -> bytes:
-        """Forget everything; return the discarded and the unparsed bytes."""
-        rest = bytes(self.garbage) + bytes(self.buffer)
-        self.discarded += len(self.buffer)
-        self.buffer.clear()
-        self.garbage.clear()
-        return rest
 
     def _try(self, start: int) -> tuple[FeigFrame, int] | str:
         buf = self.buffer

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import abc
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from .errors import ReaderConnectionError, ReaderTimeoutError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Port", "FrameParser", "exchange", "read_available", "TRACE", "PORT_ERRORS"]
+__all__ = ["Port", "FrameParser", "ResyncParser", "exchange", "read_available", "TRACE", "PORT_ERRORS"]
 
 try:
     import termios
@@ -60,6 +61,73 @@ class FrameParser(Protocol[F]):
     def feed(self, data: bytes) -> list[F]: ...
 
     def reset(self) -> bytes: ...
+
+
+class ResyncParser(abc.ABC, Generic[F]):
+    """An incremental frame parser that resynchronises after garbage: bytes that cannot start a valid frame are
+    discarded (the latest 512 kept in ``garbage`` for error reports), and an incomplete frame is given up only
+    when a complete valid frame starts later in the buffer.
+
+    A protocol implements :meth:`_try` and may narrow :meth:`_could_start` and :meth:`_resume_at`.
+    """
+
+    label = "reader"
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.discarded = 0
+        self.garbage = bytearray()
+
+    @abc.abstractmethod
+    def _try(self, start: int) -> tuple[F, int] | str:
+        """The frame at ``start`` with its size, ``"bad"`` if none can start there, or ``"incomplete"``."""
+
+    def _could_start(self, byte: int) -> bool:
+        """Whether a frame may begin with ``byte`` (a cheap test before :meth:`_try`)."""
+        return True
+
+    def _resume_at(self, n: int) -> int:
+        """Where to continue after dropping ``n`` bytes (a protocol with a start byte skips to the next one)."""
+        return n
+
+    def feed(self, data: bytes) -> list[F]:
+        self.buffer += data
+        frames: list[F] = []
+        while self.buffer:
+            result = self._try(0)
+            if isinstance(result, tuple):
+                frame, size = result
+                del self.buffer[:size]
+                frames.append(frame)
+                continue
+            if result == "bad":
+                self._drop(1)
+                continue
+            # incomplete at 0: is there a complete valid frame later on?
+            for start in range(1, len(self.buffer)):
+                if self._could_start(self.buffer[start]) and isinstance(self._try(start), tuple):
+                    self._drop(start)
+                    break
+            else:
+                break
+        return frames
+
+    def _drop(self, n: int) -> None:
+        n = self._resume_at(n)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: discarding %d byte(s) %s", self.label, n, bytes(self.buffer[:n]).hex())
+        self.garbage += self.buffer[:n]
+        del self.garbage[:-512]
+        del self.buffer[:n]
+        self.discarded += n
+
+    def reset(self) -> bytes:
+        """Forget everything; return the discarded and the unparsed bytes."""
+        rest = bytes(self.garbage) + bytes(self.buffer)
+        self.discarded += len(self.buffer)
+        self.buffer.clear()
+        self.garbage.clear()
+        return rest
 
 
 def exchange(
