@@ -15,7 +15,8 @@ from edge.config import SettingsError
 from server import migrate
 from server.catalog.errors import CatalogError
 from server.catalog.export import FORMATS, export
-from server.catalog.importer import MAPPINGS, Importer, ImportReport
+from server.catalog.holdings import MAPPINGS
+from server.catalog.importer import Importer, ImportReport
 from server.catalog.marcio import read_records, sniff
 from server.catalog.search import SORTS, search
 from server.cli import load, open_database

@@ -24,8 +24,9 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from server.catalog.holdings import HoldingsMapping, HoldingsWriter
 from server.catalog.marcio import ReadOutcome, iter_chunks, iter_iso2709, outcome_of, record_from_bytes, to_iso2709
-from server.catalog.models import BibIdentifier, BibRecord, Holding, Item, ItemType
+from server.catalog.models import BibIdentifier, BibRecord
 from server.catalog.records import extract
 from server.catalog.service import columns
 from server.db import Database, utcnow
@@ -34,26 +35,6 @@ from server.libraries.models import Library
 log = logging.getLogger(__name__)
 
 BATCH = 500
-
-
-@dataclass(frozen=True)
-class HoldingsMapping:
-    """Where holdings and items are in a record: the tag and the subfield codes of each datum.
-
-    ``library`` holds an ISIL (or a library code); empty codes mean "not carried".
-    """
-
-    tag: str = "952"
-    library: str = "a"
-    call_number: str = "o"
-    barcode: str = "p"
-    item_type: str = "y"
-    price: str = "g"
-
-
-KOHA_952 = HoldingsMapping()
-MARC_852 = HoldingsMapping(tag="852", library="a", call_number="hi", barcode="p", item_type="", price="")
-MAPPINGS = {"952": KOHA_952, "852": MARC_852}
 
 
 @dataclass(frozen=True)
@@ -165,6 +146,7 @@ class Importer:
             if found is None:
                 raise ValueError(f"no library with ISIL {library_isil!r}")
             self.library_id = found
+        self._writer = HoldingsWriter(self._libraries)
 
     def run(
         self, outcomes: Iterable[ReadOutcome], progress: Callable[[ReadOutcome], None] | None = None
@@ -332,63 +314,13 @@ class Importer:
         report.withdrawn += len(withdraw)
 
     def _holdings(self, session: Session, record_id: int, prepared: _Prepared, report: ImportReport) -> None:
-        mapping = self.holdings
-        assert mapping is not None  # noqa: S101
+        assert self.holdings is not None  # noqa: S101
         record = prepared.record if prepared.record is not None else record_from_bytes(prepared.row["marc"])
-        for fld in record.get_fields(mapping.tag):
-
-            def sub(codes: str, fld: Any = fld) -> str:
-                return " ".join(v.strip() for code in codes for v in fld.get_subfields(code)).strip() if codes else ""
-
-            code = sub(mapping.library).upper()
-            library_id = self._libraries.get(code, self.library_id) if code else self.library_id
-            if library_id is None:
-                report.warnings.append(
-                    Problem(
-                        prepared.outcome.position, prepared.outcome.offset, f"{mapping.tag}: unknown library {code!r}"
-                    )
-                )
-                continue
-            call_number = sub(mapping.call_number)[:128]
-            holding = session.scalar(
-                select(Holding).where(
-                    Holding.record_id == record_id, Holding.library_id == library_id, Holding.call_number == call_number
-                )
-            )
-            if holding is None:
-                holding = Holding(record_id=record_id, library_id=library_id, call_number=call_number)
-                session.add(holding)
-                session.flush()
-                report.holdings += 1
-            barcode = sub(mapping.barcode)
-            if not barcode:
-                continue
-            item = session.scalar(select(Item).where(Item.barcode == barcode))
-            if item is not None and item.record_id != record_id:
-                report.warnings.append(
-                    Problem(
-                        prepared.outcome.position,
-                        prepared.outcome.offset,
-                        f"{mapping.tag}: barcode {barcode!r} already belongs to record {item.record_id}; item skipped",
-                    )
-                )
-                continue
-            type_code = (sub(mapping.item_type) or "book")[:32]
-            if session.get(ItemType, type_code) is None:
-                session.add(ItemType(code=type_code, name=type_code))
-                session.flush()
-            price = sub(mapping.price)
-            if item is None:
-                item = Item(barcode=barcode, record_id=record_id, library_id=library_id, item_type=type_code)
-                session.add(item)
-                report.items += 1
-            item.holding = holding
-            item.library_id = library_id
-            item.item_type = type_code
-            item.owner_isil = next((isil for isil, lid in self._libraries.items() if lid == library_id), None)
-            digits = "".join(c for c in price if c.isdigit())
-            item.price_vnd = int(digits) if digits and len(digits) < 15 else item.price_vnd
-        session.flush()
+        made = self._writer.apply(session, record_id, record, self.holdings, self.library_id)
+        report.holdings += made.holdings
+        report.items += made.items
+        position, offset = prepared.outcome.position, prepared.outcome.offset
+        report.warnings += [Problem(position, offset, note) for note in made.warnings]
 
 
 def _blocks(

@@ -15,6 +15,7 @@ from edge.config import SettingsError
 from server import migrate
 from server.catalog.errors import CatalogError
 from server.catalog.export import export
+from server.catalog.holdings import MAPPINGS
 from server.cli import load, open_database
 from server.db import Database, DatabaseError
 from server.union.errors import UnionError
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("sources", help="list the harvest sources")
     run = sub.add_parser("harvest", help="harvest sources incrementally (all when none is named)")
     run.add_argument("names", nargs="*")
+    run.add_argument(
+        "--holdings", choices=sorted(MAPPINGS), help="where the members' holdings and items are (default: per record)"
+    )
     merges = sub.add_parser("merges", help="the merges to review")
     merges.add_argument("--all", action="store_true", help="include reviewed merges")
     merges.add_argument("--json", action="store_true")
@@ -94,11 +98,14 @@ def _run(args: argparse.Namespace, db: Database) -> int:
         for name in names:
             with Progress(transient=True) as bar:
                 bar.add_task(f"harvesting {name}", total=None)
-                report = harvest(db, name)
+                report = harvest(db, name, holdings=MAPPINGS.get(args.holdings or ""))
             print(  # noqa: T201
                 f"{name}: fetched {report.fetched}, new {report.new_records}, merged {report.merged}, "
-                f"updated {report.updated}, deleted {report.deleted}, errors {len(report.errors)}"
+                f"updated {report.updated}, deleted {report.deleted}, errors {len(report.errors)}; items new "
+                f"{report.items}, withdrawn {report.items_withdrawn}, deleted {report.items_deleted}"
             )
+            for warning in report.warnings[:20]:
+                print(f"  {warning}")  # noqa: T201
             for error in report.errors[:20]:
                 print(f"  {error}")  # noqa: T201
             status = status or (1 if report.errors else 0)

@@ -4,10 +4,13 @@ Each :class:`HarvestSource` is harvested from its ``last_datestamp`` (inclusive,
 granularity). Every harvested record is kept as a :class:`SourceRecord` (the member's original, updated but
 never deleted). A new record is matched against the shared catalog (:mod:`server.union.matching`): a
 duplicate is attached to the shared record (a :class:`RecordMerge` row for a cataloguer to review), else it
-becomes a new shared record. Either way the member library gets a :class:`Holding` on the shared record
-(one per 852/952 naming a known library, else one for the source's library). A deletion at the source
-removes that library's holdings; the shared record is withdrawn (persistent deletion) only when no
-library holds it any more and no live source record points to it.
+becomes a new shared record. Either way the member's 852/952-style fields become holdings and items under the
+shared record through the same configured mapping as local imports (:mod:`server.catalog.holdings`; by
+default chosen per record: 952, 852 followed by 876, or 852), else one holding for the source's library. An
+item that disappears from the member's record is withdrawn when it has a history (loans, holds, gate alarms)
+and deleted otherwise. A deletion at the source retires that library's items the same way and removes its
+empty holdings; the shared record is withdrawn (persistent deletion) only when no library holds it any more
+and no live source record points to it.
 """
 
 from __future__ import annotations
@@ -22,13 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from pymarc import Record
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
+from server.catalog.holdings import HoldingsMapping, HoldingsWriter, detect
 from server.catalog.marcio import MARCXML_NS, repair_record, xml_to_record
-from server.catalog.models import BibRecord, Holding, Item
+from server.catalog.models import BibRecord, Holding, Item, ItemStatus
 from server.catalog.service import apply_marc
+from server.circulation.models import Hold, Loan
 from server.db import Database, utcnow
+from server.devices.models import GateAlarm
 from server.libraries.models import Library
 from server.union.errors import HarvestError
 from server.union.matching import Matcher, keys_of
@@ -56,7 +63,11 @@ class HarvestReport:
     merged: int = 0
     updated: int = 0
     deleted: int = 0
+    items: int = 0
+    items_withdrawn: int = 0
+    items_deleted: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     last_datestamp: str | None = None
 
 
@@ -138,12 +149,15 @@ def add_source(
 class UnionBuilder:
     """Applies harvested records of one source to the union catalog inside a session."""
 
-    def __init__(self, session: Session, source: HarvestSource, report: HarvestReport) -> None:
+    def __init__(
+        self, session: Session, source: HarvestSource, report: HarvestReport, holdings: HoldingsMapping | None = None
+    ) -> None:
         self.session = session
         self.source = source
         self.report = report
+        self.holdings = holdings
         self.matcher = Matcher(session)
-        self.libraries = {isil.upper(): lid for isil, lid in session.execute(select(Library.isil, Library.id))}
+        self.writer = HoldingsWriter({isil: lid for isil, lid in session.execute(select(Library.isil, Library.id))})
 
     def apply(self, item: Harvested) -> None:
         source_record = self.session.scalar(
@@ -179,7 +193,7 @@ class UnionBuilder:
                 shared.deleted_at = None
                 self.matcher.forget(shared.id)
             if shared is not None:
-                self._holdings(shared, record)
+                self._holdings(shared, record, item.identifier)
             self.report.updated += 1
             return
         match = self.matcher.find(keys_of(record))
@@ -204,39 +218,81 @@ class UnionBuilder:
             self.session.flush()
             source_record.record_id = shared.id
             self.report.new_records += 1
-        self._holdings(shared, record)
+        self._holdings(shared, record, item.identifier)
 
     def _is_origin(self, source_record: SourceRecord) -> bool:
         return not self.session.scalar(select(exists().where(RecordMerge.source_record_id == source_record.id)))
 
-    def _holdings(self, shared: BibRecord, record: Any) -> None:
-        wanted: set[tuple[int, str]] = set()
-        for tag in ("852", "952"):
-            for fld in record.get_fields(tag):
-                isil = (fld.get("a") or "").strip().upper()
-                if isil in self.libraries:
-                    call = (fld.get("h") or fld.get("o") or "").strip()[:128]
-                    wanted.add((self.libraries[isil], call))
-        if not wanted and self.source.library_id is not None:
-            wanted.add((self.source.library_id, ""))
-        for library_id, call in sorted(wanted):
-            present = self.session.scalar(
-                select(Holding.id).where(
-                    Holding.record_id == shared.id, Holding.library_id == library_id, Holding.call_number == call
+    def _holdings(self, shared: BibRecord, record: Record, identifier: str) -> None:
+        """The member's holdings and items under the shared record; its copies no longer named are retired."""
+        mapping = self.holdings or detect(record)
+        kept_holdings: set[int] = set()
+        kept_items: set[int] = set()
+        scope = {self.source.library_id} if self.source.library_id is not None else set()
+        if mapping is not None:
+            made = self.writer.apply(self.session, shared.id, record, mapping, self.source.library_id)
+            self.report.items += made.items
+            self.report.warnings += [f"{identifier}: {note}" for note in made.warnings]
+            kept_holdings, kept_items = made.holding_ids, made.item_ids
+            scope |= {h.library_id for h in self.session.scalars(select(Holding).where(Holding.id.in_(kept_holdings)))}
+        if not kept_holdings and self.source.library_id is not None:
+            kept_holdings = {self._plain_holding(shared.id, self.source.library_id)}
+        self._retire(shared.id, scope, kept_holdings, kept_items)
+
+    def _plain_holding(self, record_id: int, library_id: int) -> int:
+        present = self.session.scalar(
+            select(Holding.id).where(
+                Holding.record_id == record_id, Holding.library_id == library_id, Holding.call_number == ""
+            )
+        )
+        if present is not None:
+            return present
+        holding = Holding(record_id=record_id, library_id=library_id, call_number="")
+        self.session.add(holding)
+        self.session.flush()
+        return holding.id
+
+    def _retire(self, record_id: int, libraries: set[int], kept_holdings: set[int], kept_items: set[int]) -> None:
+        """Retire these libraries' items of the record not in ``kept_items``, then their empty holdings."""
+        if not libraries:
+            return
+        gone = select(Item).where(
+            Item.record_id == record_id, Item.library_id.in_(libraries), Item.id.not_in(kept_items)
+        )
+        for copy in self.session.scalars(gone):
+            if self._has_history(copy.id):
+                if copy.status != ItemStatus.WITHDRAWN:
+                    copy.status = ItemStatus.WITHDRAWN
+                    self.report.items_withdrawn += 1
+            else:
+                self.session.delete(copy)
+                self.report.items_deleted += 1
+        self.session.flush()
+        self.session.execute(
+            delete(Holding).where(
+                Holding.record_id == record_id,
+                Holding.library_id.in_(libraries),
+                Holding.id.not_in(kept_holdings),
+                ~exists().where(Item.holding_id == Holding.id),
+            )
+        )
+
+    def _has_history(self, item_id: int) -> bool:
+        return bool(
+            self.session.scalar(
+                select(
+                    exists().where(Loan.item_id == item_id)
+                    | exists().where(Hold.item_id == item_id)
+                    | exists().where(GateAlarm.item_id == item_id)
                 )
             )
-            if present is None:
-                self.session.add(Holding(record_id=shared.id, library_id=library_id, call_number=call))
-        self.session.flush()
+        )
 
     def _withdraw(self, source_record: SourceRecord) -> None:
         if source_record.record_id is None or self.source.library_id is None:
             return
         rid = source_record.record_id
-        without_items = ~exists().where(Item.holding_id == Holding.id)
-        self.session.execute(
-            delete(Holding).where(Holding.record_id == rid, Holding.library_id == self.source.library_id, without_items)
-        )
+        self._retire(rid, {self.source.library_id}, set(), set())
         live_sources = self.session.scalar(
             select(func.count())
             .select_from(SourceRecord)
@@ -251,8 +307,13 @@ class UnionBuilder:
             shared.deleted_at = shared.updated_at
 
 
-def harvest(db: Database, name: str, harvester: OaiHarvester | None = None) -> HarvestReport:
-    """Harvest the source called ``name`` from its last datestamp; returns what happened."""
+def harvest(
+    db: Database, name: str, harvester: OaiHarvester | None = None, holdings: HoldingsMapping | None = None
+) -> HarvestReport:
+    """Harvest the source called ``name`` from its last datestamp; returns what happened.
+
+    ``holdings`` is the mapping of the member's holding fields; None chooses it per record (:func:`detect`).
+    """
     with db.session() as session:
         source = session.scalar(select(HarvestSource).where(HarvestSource.name == name))
         if source is None:
@@ -273,10 +334,10 @@ def harvest(db: Database, name: str, harvester: OaiHarvester | None = None) -> H
         report.fetched += 1
         batch.append(item)
         if len(batch) >= BATCH:
-            _apply(db, source_id, batch, report)
+            _apply(db, source_id, batch, report, holdings)
             batch = []
     if batch:
-        _apply(db, source_id, batch, report)
+        _apply(db, source_id, batch, report, holdings)
     with db.write() as session:
         stored = session.get(HarvestSource, source_id)
         assert stored is not None  # noqa: S101
@@ -284,17 +345,20 @@ def harvest(db: Database, name: str, harvester: OaiHarvester | None = None) -> H
             stored.last_datestamp = report.last_datestamp
         stored.last_run_at = dt.datetime.now(dt.UTC)
     log.info(
-        "harvest %s: %d fetched, %d new, %d merged, %d updated, %d deleted, %d errors", name, report.fetched,
-        report.new_records, report.merged, report.updated, report.deleted, len(report.errors),
+        "harvest %s: %d fetched, %d new, %d merged, %d updated, %d deleted, %d errors; items %d new, %d withdrawn,"
+        " %d deleted", name, report.fetched, report.new_records, report.merged, report.updated, report.deleted,
+        len(report.errors), report.items, report.items_withdrawn, report.items_deleted,
     )  # fmt: skip
     return report
 
 
-def _apply(db: Database, source_id: int, batch: list[Harvested], report: HarvestReport) -> None:
+def _apply(
+    db: Database, source_id: int, batch: list[Harvested], report: HarvestReport, holdings: HoldingsMapping | None
+) -> None:
     with db.write() as session:
         source = session.get(HarvestSource, source_id)
         assert source is not None  # noqa: S101
-        builder = UnionBuilder(session, source, report)
+        builder = UnionBuilder(session, source, report, holdings)
         for item in batch:
             try:
                 with session.begin_nested():

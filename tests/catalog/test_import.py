@@ -7,7 +7,8 @@ import io
 from pymarc import Field, Subfield
 from sqlalchemy import func, select
 
-from server.catalog.importer import KOHA_952, MARC_852, Importer
+from server.catalog.holdings import KOHA_952, MARC_852
+from server.catalog.importer import Importer
 from server.catalog.marcio import read_records
 from server.catalog.models import BibIdentifier, BibRecord, Holding, Item
 from server.db import Database
