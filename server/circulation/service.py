@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from server.audit.service import record as audit
-from server.catalog.models import BibRecord, Holding, Item, ItemStatus, ItemType
+from server.catalog.models import BibRecord, Holding, Item, ItemStatus
 from server.circulation import policies
 from server.circulation import transitions as tr
 from server.circulation.errors import (
@@ -48,7 +47,8 @@ from server.circulation.errors import (
     PaymentRefused,
     RenewalRefused,
 )
-from server.circulation.models import ClientTransaction, Fee, Hold, HoldState, Loan, LoanPolicy, LoanState, Payment
+from server.circulation.models import ClientTransaction, Fee, Hold, HoldState, Loan, LoanState, Payment
+from server.circulation.reference import ReferenceCache
 from server.circulation.results import (
     CheckinResult,
     CheckoutResult,
@@ -69,7 +69,7 @@ from server.circulation.results import (
     to_json,
 )
 from server.db import Database, utcnow
-from server.libraries.models import Closure, Library, Location, OpeningDay
+from server.libraries.models import Library, Location
 from server.patrons import repository as patrons
 from server.patrons.models import Patron, PatronBlock
 from server.security import verify_secret
@@ -82,19 +82,41 @@ R = TypeVar("R")
 ACTIVE_HOLD_STATES = (HoldState.WAITING, HoldState.IN_TRANSIT, HoldState.READY)
 UNLOANABLE_STATUSES = (ItemStatus.LOST, ItemStatus.MISSING, ItemStatus.WITHDRAWN, ItemStatus.IN_PROCESSING)
 MAX_ATTEMPTS = 5
-POLICY_CACHE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
-class _Reference:
-    loaded: float
-    circulates: dict[str, bool]
-    weekdays: dict[int, set[int]]
-    closures: dict[int, set[dt.date]]
+class _Described:
+    """What an operation shows of an item besides its own row, and whether anyone holds its title."""
+
+    title: str
+    location: str | None
+    call_number: str | None
+    held: bool
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _standing(session: Session, patron_id: int) -> tuple[int, int, bool]:
+    """What the patron owes (đồng), how many loans they have open and whether a block stands: one round trip.
+
+    Read after the patron's row lock is granted, so a concurrent loan or fee of theirs is counted.
+    """
+    owed = (
+        select(func.coalesce(func.sum(Fee.amount_vnd - Fee.paid_vnd), 0))
+        .where(Fee.patron_id == patron_id, Fee.waived.is_(False), Fee.paid_vnd < Fee.amount_vnd)
+        .scalar_subquery()
+    )
+    count = (
+        select(func.count())
+        .select_from(Loan)
+        .where(Loan.patron_id == patron_id, Loan.returned_at.is_(None))
+        .scalar_subquery()
+    )
+    blocked = select(PatronBlock.id).where(PatronBlock.patron_id == patron_id, PatronBlock.lifted_at.is_(None)).exists()
+    row = session.execute(select(owed, count, blocked)).one()
+    return int(row[0] or 0), int(row[1] or 0), bool(row[2])
 
 
 def _sqlite_writer(db: Database) -> threading.Lock:
@@ -114,8 +136,7 @@ class CirculationService:
         self.settings = settings
         self.clock = clock or utcnow
         self.zone = ZoneInfo(settings.timezone)
-        self._policy_cache: tuple[float, list[policies.Policy]] | None = None
-        self._reference_cache: _Reference | None = None
+        self.reference = ReferenceCache()
         # SQLite has one writer: queueing writers here is fairer and faster than its busy-wait back-off.
         self._sqlite_writer = _sqlite_writer(db) if db.dialect == "sqlite" else None
 
@@ -181,6 +202,33 @@ class CirculationService:
             raise ItemNotFound(detail=barcode)
         return item
 
+    def _lend_item(self, session: Session, barcode: str) -> tuple[Item, _Described]:
+        """The item, row-locked, with what the caller shows of it and whether its title has active holds.
+
+        One round trip instead of three. The holds flag only lets the hooks skip their hold queries when
+        nobody wants the title; holds are not serialised by the item lock, so this reads them no earlier
+        than before. The open loan is *not* joined here: it is read after the lock is granted
+        (:meth:`_open_loan`), since a row joined in a locking statement may predate a writer it waited for.
+        """
+        held = (
+            select(Hold.id)
+            .where(Hold.record_id == Item.record_id, Hold.state.in_(ACTIVE_HOLD_STATES))
+            .exists()
+            .label("held")
+        )
+        row = session.execute(
+            select(Item, BibRecord.title, Location.name, Holding.call_number, held)
+            .join(BibRecord, BibRecord.id == Item.record_id)
+            .outerjoin(Location, Location.id == Item.location_id)
+            .outerjoin(Holding, Holding.id == Item.holding_id)
+            .where(Item.barcode == barcode.strip())
+            .with_for_update(of=Item, key_share=True)
+        ).one_or_none()
+        if row is None:
+            raise ItemNotFound(detail=barcode)
+        item, title, location, call_number, is_held = row
+        return item, _Described(title, location, call_number, held=bool(is_held))
+
     def _patron(self, session: Session, card: str, *, lock: bool = False) -> Patron:
         patron = patrons.by_card(session, card.strip(), lock=lock)
         if patron is None:
@@ -190,102 +238,52 @@ class CirculationService:
     def _open_loan(self, session: Session, item_id: int) -> Loan | None:
         return session.scalar(select(Loan).where(Loan.item_id == item_id, Loan.returned_at.is_(None)))
 
-    def _policies(self, session: Session) -> list[policies.Policy]:
-        """The policy rows, re-read at most every :data:`POLICY_CACHE_SECONDS` (edits apply within that)."""
-        cached = self._policy_cache
-        if cached is not None and time.monotonic() - cached[0] < POLICY_CACHE_SECONDS:
-            return cached[1]
-        rows = [
-            policies.Policy(
-                library_id=row.library_id,
-                patron_category=row.patron_category,
-                item_type=row.item_type,
-                loan_days=row.loan_days,
-                renewals_allowed=row.renewals_allowed,
-                max_items=row.max_items,
-                fine_per_day_vnd=row.fine_per_day_vnd,
-                max_fine_vnd=row.max_fine_vnd,
-                hold_shelf_days=row.hold_shelf_days,
-                fee_block_threshold_vnd=row.fee_block_threshold_vnd,
-            )
-            for row in session.scalars(select(LoanPolicy))
-        ]
-        self._policy_cache = (time.monotonic(), rows)
-        return rows
-
     def _policy(
         self, session: Session, library_id: int | None, category: str | None, item_type: str | None
     ) -> policies.Policy:
-        return policies.resolve_policy(self._policies(session), library_id, category, item_type)
-
-    def _reference(self, session: Session) -> _Reference:
-        """Item types and library calendars, re-read at most every :data:`POLICY_CACHE_SECONDS`."""
-        cached = self._reference_cache
-        if cached is not None and time.monotonic() - cached.loaded < POLICY_CACHE_SECONDS:
-            return cached
-        weekdays: dict[int, set[int]] = {}
-        for library_id, weekday in session.execute(select(OpeningDay.library_id, OpeningDay.weekday)):
-            weekdays.setdefault(library_id, set()).add(weekday)
-        closures: dict[int, set[dt.date]] = {}
-        for library_id, day in session.execute(select(Closure.library_id, Closure.day)):
-            closures.setdefault(library_id, set()).add(day)
-        circulates = {code: flag for code, flag in session.execute(select(ItemType.code, ItemType.circulates))}
-        self._reference_cache = _Reference(time.monotonic(), circulates, weekdays, closures)
-        return self._reference_cache
+        return policies.resolve_policy(self.reference.get(session).policies, library_id, category, item_type)
 
     def _circulates(self, session: Session, item_type: str) -> bool:
-        return self._reference(session).circulates.get(item_type, True)
+        return self.reference.get(session).circulating(item_type)
 
     def _next_opening(self, session: Session, library_id: int, day: dt.date) -> dt.date:
         """``day`` or the next day the library opens; a library without a calendar is always open."""
-        ref = self._reference(session)
-        weekdays = ref.weekdays.get(library_id)
-        if not weekdays:
-            return day
-        closed = ref.closures.get(library_id, set())
-        for offset in range(367):
-            candidate = day + dt.timedelta(days=offset)
-            if candidate.weekday() in weekdays and candidate not in closed:
-                return candidate
-        return day
+        return self.reference.get(session).next_opening(library_id, day)
 
     def _isil(self, session: Session, library_id: int | None) -> str:
-        library = session.get(Library, library_id) if library_id is not None else None
+        library = self.reference.library(session, library_id)
         return library.isil if library is not None else ""
 
-    def _library_name(self, session: Session, library_id: int | None) -> str:
-        library = session.get(Library, library_id) if library_id is not None else None
-        return library.name if library is not None else ""
-
-    def summary(self, session: Session, item: Item) -> ItemSummary:
-        row = session.execute(
-            select(BibRecord.title, Library.isil, Location.name, Holding.call_number)
-            .select_from(BibRecord)
-            .join(Library, Library.id == item.library_id)
-            .outerjoin(Location, Location.id == item.location_id)
-            .outerjoin(Holding, Holding.id == item.holding_id)
-            .where(BibRecord.id == item.record_id)
-        ).one_or_none()
-        title, isil, location, call_number = row if row is not None else ("", "", None, None)
+    def summary(self, session: Session, item: Item, described: _Described | None = None) -> ItemSummary:
+        """The item as callers show it; ``described`` saves the query when the item was loaded with it."""
+        if described is None:
+            row = session.execute(
+                select(BibRecord.title, Location.name, Holding.call_number)
+                .select_from(BibRecord)
+                .outerjoin(Location, Location.id == item.location_id)
+                .outerjoin(Holding, Holding.id == item.holding_id)
+                .where(BibRecord.id == item.record_id)
+            ).one_or_none()
+            described = _Described(*row, held=True) if row is not None else _Described("", None, None, held=True)
         return ItemSummary(
             barcode=item.barcode,
-            title=title,
+            title=described.title,
             item_type=item.item_type,
             status=item.status.value,
-            library_isil=isil,
-            location=location or "",
-            call_number=call_number or "",
+            library_isil=self._isil(session, item.library_id),
+            location=described.location or "",
+            call_number=described.call_number or "",
         )
 
     def _blocks(
         self, session: Session, patron: Patron, policy: policies.Policy, *, fees_block: bool = True
     ) -> tuple[policies.Block, ...]:
         now = self.clock()
-        owed, count = patrons.owed_and_open_loans(session, patron.id)
+        owed, count, blocked = _standing(session, patron.id)
         return policies.patron_blocks(
             today=policies.local_date(now, self.zone),
             expires_on=patron.expires_on,
-            staff_reasons=patrons.active_block_reasons(session, patron.id),
+            staff_reasons=patrons.active_block_reasons(session, patron.id) if blocked else [],
             owed_vnd=owed,
             fee_limit_vnd=policy.fee_block_threshold_vnd,
             open_loans=count,
@@ -358,7 +356,7 @@ class CirculationService:
 
         def body(session: Session) -> CheckoutResult:
             now = transaction_at if (no_block and transaction_at is not None) else self.clock()
-            item = self._item(session, item_barcode, lock=True)
+            item, described = self._lend_item(session, item_barcode)
             patron = self._patron(session, patron_card, lock=True)
             concerns: list[str] = []
 
@@ -376,7 +374,12 @@ class CirculationService:
                         renewed.loan_id, renewed.item, patron.id, patron.full_name, renewed.due_at, renewal=True
                     )
                 return CheckoutResult(
-                    current.id, self.summary(session, item), patron.id, patron.full_name, current.due_at, renewal=True
+                    current.id,
+                    self.summary(session, item, described),
+                    patron.id,
+                    patron.full_name,
+                    current.due_at,
+                    renewal=True,
                 )
             if current is not None:
                 refuse(ItemAlreadyOnLoan())
@@ -419,6 +422,7 @@ class CirculationService:
                 terminal=terminal,
                 due_at=due_at if no_block else None,
                 offline=no_block,
+                held=described.held,
             )
             name = "self_checkout" if channel in tr.SELF_SERVICE_CHANNELS else "checkout"
             loan = tr.apply(name, ctx)
@@ -439,7 +443,7 @@ class CirculationService:
             )
             return CheckoutResult(
                 loan.id,
-                self.summary(session, item),
+                self.summary(session, item, described),
                 patron.id,
                 patron.full_name,
                 loan.due_at,
@@ -471,7 +475,7 @@ class CirculationService:
 
         def body(session: Session) -> CheckinResult:
             now = returned_at if (no_block and returned_at is not None) else self.clock()
-            item = self._item(session, item_barcode, lock=True)
+            item, described = self._lend_item(session, item_barcode)
             loan = self._open_loan(session, item.id)
             where = library_id or item.library_id
             flagged: str | None = None
@@ -480,7 +484,9 @@ class CirculationService:
                 if now < loan.checked_out_at:
                     flagged = "trả trước ngày mượn / returned before it was lent (offline clock?)"
                     now = loan.checked_out_at
-                ctx = self._context(session, item, policy, now, channel=channel, library_id=where, loan=loan)
+                ctx = self._context(
+                    session, item, policy, now, channel=channel, library_id=where, loan=loan, held=described.held
+                )
                 tr.apply("checkin", ctx)
                 if flagged:
                     loan.review_reason = flagged
@@ -497,7 +503,7 @@ class CirculationService:
             session.flush()
             hold = self._hold_trap(session, ctx.outcome.get("hold_id"), where)
             dest_id = ctx.outcome.get("destination_library_id")
-            dest = session.get(Library, dest_id) if isinstance(dest_id, int) else None
+            dest = self.reference.library(session, dest_id) if isinstance(dest_id, int) else None
             audit(
                 session,
                 actor_kind=channel,
@@ -510,7 +516,7 @@ class CirculationService:
             )
             fine = ctx.outcome.get("fine_vnd", 0)
             return CheckinResult(
-                item=self.summary(session, item),
+                item=self.summary(session, item, described),
                 was_on_loan=loan is not None,
                 loan_id=loan.id if loan else None,
                 patron_id=loan.patron_id if loan else None,

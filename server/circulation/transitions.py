@@ -66,6 +66,7 @@ class LoanContext:
     terminal: str | None = None
     due_at: dt.datetime | None = None
     offline: bool = False
+    held: bool = True  # False: nobody holds the item's title, so the hold hooks need not look
     outcome: dict[str, object] = field(default_factory=dict)
     calendar: Callable[[Session, int, dt.date], dt.date] = next_opening_day
 
@@ -111,6 +112,8 @@ def open_loan(ctx: LoanContext) -> None:
 def fulfil_hold(ctx: LoanContext) -> None:
     """A patron borrowing what they requested closes their hold."""
     assert ctx.patron is not None
+    if not ctx.held:
+        return
     hold = ctx.session.scalar(
         select(Hold)
         .where(
@@ -161,12 +164,12 @@ def route_item(ctx: LoanContext) -> None:
     route_returned_item(ctx)
 
 
-def route_returned_item(ctx: LoanContext) -> None:
-    item, session = ctx.item, ctx.session
+def _wanted_by(session: Session, item: Item) -> Hold | None:
+    """The hold the returned item goes to: one already sending this copy, else the oldest waiting one."""
     in_transit = session.scalar(
         select(Hold).where(Hold.item_id == item.id, Hold.state == HoldState.IN_TRANSIT).limit(1)
     )
-    hold = in_transit or session.scalar(
+    return in_transit or session.scalar(
         select(Hold)
         .where(
             Hold.record_id == item.record_id,
@@ -176,6 +179,11 @@ def route_returned_item(ctx: LoanContext) -> None:
         .order_by(Hold.placed_at, Hold.id)
         .limit(1)
     )
+
+
+def route_returned_item(ctx: LoanContext) -> None:
+    item, session = ctx.item, ctx.session
+    hold = _wanted_by(session, item) if ctx.held else None
     if hold is not None:
         hold.item_id = item.id
         ctx.outcome["hold_id"] = hold.id
