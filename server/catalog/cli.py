@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -14,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from edge.config import SettingsError
 from server import migrate
 from server.catalog.errors import CatalogError
-from server.catalog.export import FORMATS, export
+from server.catalog.export import ENCODINGS, FORMATS, ExportNote, export
 from server.catalog.holdings import MAPPINGS
 from server.catalog.importer import Importer, ImportReport
 from server.catalog.marcio import read_records, sniff
@@ -66,6 +67,8 @@ def main(argv: list[str]) -> int:
     exp = sub.add_parser("export", help="export records (a library's, or all) as ISO 2709, MARCXML or JSON")
     exp.add_argument("--library", help="ISIL; default every record of the province")
     exp.add_argument("--format", choices=FORMATS, default="iso2709")
+    exp.add_argument("--encoding", choices=ENCODINGS, default="utf-8", help="ISO 2709 character coding")
+    exp.add_argument("--report", type=Path, help="write the records skipped or changed as JSON here")
     exp.add_argument("-o", "--output", type=Path, required=True)
     find = sub.add_parser("search", help='search the catalog (words, "phrases", prefix*)')
     find.add_argument("query")
@@ -82,11 +85,7 @@ def main(argv: list[str]) -> int:
         if args.action == "import":
             return _import(args, db)
         if args.action == "export":
-            with args.output.open("wb") as out, Progress(transient=True) as bar:
-                task = bar.add_task("exporting", total=None)
-                count = export(db, out, args.format, args.library, lambda n: bar.update(task, completed=n))
-            print(f"exported {count} records to {args.output}")  # noqa: T201
-            return 0
+            return _export(args, db)
         with db.session() as session:
             results = search(session, args.query, sort=args.sort, limit=args.limit)
             print(f"{results.total} records")  # noqa: T201
@@ -98,6 +97,21 @@ def main(argv: list[str]) -> int:
         return _fail(str(exc))
     finally:
         db.dispose()
+
+
+def _export(args: argparse.Namespace, db: Database) -> int:
+    notes: list[ExportNote] = []
+    with args.output.open("wb") as out, Progress(transient=True) as bar:
+        task = bar.add_task("exporting", total=None)
+        count = export(
+            db, out, args.format, args.library, lambda n: bar.update(task, completed=n), args.encoding, notes
+        )
+    print(f"exported {count} records to {args.output}")  # noqa: T201
+    for note in notes[:20]:
+        print(f"  record {note.record_id} ({note.control_number or '-'}): {note.message}")  # noqa: T201
+    if args.report is not None:
+        args.report.write_text(json.dumps([asdict(n) for n in notes], ensure_ascii=False, indent=1), "utf-8")
+    return 1 if any(n.skipped for n in notes) else 0
 
 
 def _import(args: argparse.Namespace, db: Database) -> int:
