@@ -78,6 +78,9 @@ class ServerProcess:
         )
         self.http = _EmbeddedUvicorn(config)
         self.services = background_services(settings, db)
+        from server.ingest.metrics import install as install_ingest_metrics  # devices, MQTT ingest counters
+
+        install_ingest_metrics(self.app.state.metrics.registry, db, self.services)
         self.started = asyncio.Event()
 
     async def run(self) -> None:

@@ -166,8 +166,9 @@ class IngestConsumer:
         client.enable_logger(logging.getLogger(__name__ + ".paho"))
         if s.username:
             client.username_pw_set(s.username, s.password.get_secret_value() if s.password else None)
-        if s.tls_ca is not None:
-            client.tls_set(ca_certs=str(s.tls_ca), cert_reqs=ssl.CERT_REQUIRED)
+        if s.tls_ca is not None or s.tls_cert is not None:
+            ca, cert, key = (None if p is None else str(p) for p in (s.tls_ca, s.tls_cert, s.tls_key))
+            client.tls_set(ca_certs=ca, certfile=cert, keyfile=key, cert_reqs=ssl.CERT_REQUIRED)
             client.tls_insecure_set(s.tls_insecure)
         client.reconnect_delay_set(1, 10)
         client.max_inflight_messages_set(1000)
@@ -256,6 +257,8 @@ class IngestConsumer:
         for topic, ids in outcome.acks.items():
             for start in range(0, len(ids), 1000):
                 client.publish(topic, b'{"v":1,"event_ids":' + _json_list(ids[start : start + 1000]) + b"}", qos=1)
+                self.counters["acks_sent"] += 1
+            self.counters["acked_events"] += len(ids)
 
     # -- commands, retention, election ---------------------------------------------------------------------
 
