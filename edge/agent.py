@@ -30,13 +30,13 @@ import signal
 import sys
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from edge.commandlog import CommandLog
 from edge.config import ProcessSettings, SettingsError, load_settings
 from edge.contract import (
     Command,
@@ -103,6 +103,7 @@ class EdgeSettings(ProcessSettings):
     mode: str = "normal"
     telemetry_interval_s: float = Field(default=30.0, ge=0.1)
     reader_probe_interval_s: float = Field(default=5.0, ge=0.1)
+    command_record_days: float = Field(default=7.0, gt=0)  # run commands' ids kept this long after their expiry
     mqtt: MqttLinkSettings = MqttLinkSettings()
     outbox: OutboxSettings = OutboxSettings()
     readers: list[ReaderSettings] = Field(default_factory=list)
@@ -448,6 +449,7 @@ class Agent:
             max_events=settings.outbox.max_events,
             resend_after=settings.outbox.resend_after_s,
         )
+        self.command_log = CommandLog(self.outbox, keep_after_expiry=dt.timedelta(days=settings.command_record_days))
         self.readers = {
             r.name: ReaderSlot(r, self._reader_changed, reader_opener) for r in settings.readers
         }
@@ -455,7 +457,6 @@ class Agent:
         self.context = AgentContext(self)
         self.started_at = time.monotonic()
         self._seq_lock = threading.Lock()
-        self._done: OrderedDict[str, CommandResult] = OrderedDict()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -570,13 +571,12 @@ class Agent:
     # -- commands ----------------------------------------------------------------------------------------------
 
     def execute(self, command: Command) -> CommandResult:
-        """Run a command once (a redelivered id gets the first result again), never after its expiry."""
-        done = self._done.get(command.command_id)
+        """Run a command once, even across restarts (a redelivered id gets the recorded result again), never
+        after its expiry."""
+        done = self.command_log.begin(command, self.settings.device_id)
         if done is None:
             done = self._run_command(command)
-            self._done[command.command_id] = done
-            while len(self._done) > 1000:
-                self._done.popitem(last=False)
+            self.command_log.finish(done)
         self.uplink.publish_result(command.name, done)
         return done
 

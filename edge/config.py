@@ -4,6 +4,10 @@ Each process (server, edge agent, kiosk, gate) declares its own ``pydantic-setti
 :class:`ProcessSettings`; :func:`load_settings` reads the file, applies the environment and turns every
 validation problem into one :class:`SettingsError` sentence that names the bad key and what to do.
 
+Settings naming files use :data:`ReadableFile` (the file must exist and be readable when the settings are
+loaded) and :func:`check_key_pair` (a TLS client certificate and its private key, given together and matching),
+so that a wrong path is reported at start-up in one sentence rather than as a TLS failure later.
+
 Exceptions::
 
     SettingsError (ValueError)   the file is missing or unreadable, not TOML, or a value is invalid
@@ -13,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -53,6 +58,38 @@ class ProcessSettings(BaseSettings):
 
 
 S = TypeVar("S", bound=ProcessSettings)
+
+
+def _readable_file(value: Path) -> Path:
+    path = value.expanduser()
+    if not path.is_file():
+        raise ValueError(f"file {str(path)!r} does not exist (or is not a file)")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"file {str(path)!r} cannot be read ({exc.strerror or exc})") from None
+    return path
+
+
+ReadableFile = Annotated[Path, AfterValidator(_readable_file)]
+"""A path to a file that exists and can be read (checked when the settings are loaded)."""
+
+
+def check_key_pair(cert: Path | None, key: Path | None) -> None:
+    """A TLS client certificate and its private key: both or neither, and the key must match the certificate
+    (``ValueError`` naming both files otherwise)."""
+    if (cert is None) != (key is None):
+        raise ValueError("tls_cert and tls_key go together: give both (a client certificate and its key) or neither")
+    if cert is None or key is None:
+        return
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        raise ValueError(
+            f"tls_cert {str(cert)!r} and tls_key {str(key)!r} are not a PEM certificate and its matching "
+            f"unencrypted private key ({exc.reason or exc})"
+        ) from None
 
 
 def read_toml(path: Path) -> dict[str, Any]:

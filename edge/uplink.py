@@ -34,8 +34,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from edge.config import ReadableFile, check_key_pair
 from edge.contract import (
     Ack,
     Command,
@@ -72,7 +73,9 @@ class MqttLinkSettings(BaseModel):
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None  # default: the device id (Mosquitto's %u)
     password: SecretStr | None = None
-    tls_ca: Path | None = None
+    tls_ca: ReadableFile | None = None  # the broker's CA (PEM); default: the system's CAs when TLS is on
+    tls_cert: ReadableFile | None = None  # this device's client certificate (PEM), with tls_key
+    tls_key: ReadableFile | None = None
     tls_insecure: bool = False  # skip host name checking (test certificates only)
     topic_prefix: str = "thuvien"
     protocol: Literal["auto", "5", "3.1.1"] = "auto"
@@ -82,6 +85,11 @@ class MqttLinkSettings(BaseModel):
     session_expiry_s: int = Field(default=86_400, ge=0)
     window: int = Field(default=500, ge=1, le=100_000)  # unconfirmed QoS 1 publishes at a time
     batch: int = Field(default=200, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _key_pair(self) -> MqttLinkSettings:
+        check_key_pair(self.tls_cert, self.tls_key)
+        return self
 
 
 def guarded(func: F) -> F:
@@ -232,8 +240,9 @@ class Uplink:
         client.username_pw_set(
             s.username or self.topics.device_id, s.password.get_secret_value() if s.password else None
         )
-        if s.tls_ca is not None:
-            client.tls_set(ca_certs=str(s.tls_ca), cert_reqs=ssl.CERT_REQUIRED)
+        if s.tls_ca is not None or s.tls_cert is not None:
+            client.tls_set(ca_certs=_text(s.tls_ca), certfile=_text(s.tls_cert), keyfile=_text(s.tls_key),
+                           cert_reqs=ssl.CERT_REQUIRED)
             client.tls_insecure_set(s.tls_insecure)
         offline = Status(device_id=self.topics.device_id, state="offline", reason="connection lost")
         client.will_set(self.topics.status, encode(offline), qos=1, retain=True)
@@ -429,3 +438,7 @@ class Uplink:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from edge.config import ProcessSettings
+from edge.config import ProcessSettings, ReadableFile, check_key_pair
 
 DEMO_SECRET = "demo-secret-not-for-production"  # noqa: S105 - refused outside demo mode
 
@@ -63,6 +63,8 @@ class MqttSettings(Section):
     password: SecretStr | None = None
     topic_prefix: str = "thuvien"
     tls_ca: Path | None = None
+    tls_cert: ReadableFile | None = None  # client certificate (PEM) where the broker requires one, with tls_key
+    tls_key: ReadableFile | None = None
     tls_insecure: bool = False  # skip host name checking (test certificates only)
     protocol: Literal["5", "3.1.1"] = "5"
     client_id: str | None = None  # default thuvien-ingest-<hostname>; unique per server process
@@ -78,6 +80,11 @@ class MqttSettings(Section):
         if not value or value != value.lower() or any(c in value for c in "#+/ "):
             raise ValueError(f"topic prefix must be one lowercase topic level without #, + or /: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _key_pair(self) -> MqttSettings:
+        check_key_pair(self.tls_cert, self.tls_key)
+        return self
 
 
 class LoggingSettings(Section):

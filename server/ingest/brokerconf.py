@@ -20,9 +20,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TlsFiles:
+    """The TLS listener's files; ``require_certificate``: clients must present a certificate signed by ``cafile``
+    (on top of their password); ``use_identity_as_username``: the certificate's CN is the username (no password),
+    so the ACL's ``%u`` is the CN."""
+
     cafile: Path
     certfile: Path
     keyfile: Path
+    require_certificate: bool = False
+    use_identity_as_username: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,10 @@ def mosquitto_conf(layout: BrokerLayout) -> str:
             f"keyfile {layout.tls.keyfile}",
             "tls_version tlsv1.2",
         ]
+        if layout.tls.require_certificate or layout.tls.use_identity_as_username:
+            lines.append("require_certificate true")
+        if layout.tls.use_identity_as_username:
+            lines.append("use_identity_as_username true")
     return "\n".join(lines) + "\n"
 
 

@@ -41,6 +41,10 @@ def main(argv: list[str]) -> int:
     conf.add_argument("--cafile", type=Path)
     conf.add_argument("--certfile", type=Path)
     conf.add_argument("--keyfile", type=Path)
+    conf.add_argument("--require-certificate", action="store_true",
+                      help="TLS clients must present a certificate signed by --cafile (and still log in)")
+    conf.add_argument("--use-identity-as-username", action="store_true",
+                      help="TLS clients log in by certificate: its CN is the username (implies --require-certificate)")
     conf.add_argument("--persistence-dir", type=Path, help="broker persistence directory (writable by mosquitto)")
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {"database": {"url": args.database}} if args.database else {}
@@ -59,7 +63,11 @@ def main(argv: list[str]) -> int:
     if args.tls_port is not None:
         if not (args.cafile and args.certfile and args.keyfile):
             return _fail("--tls-port needs --cafile, --certfile and --keyfile")
-        tls = TlsFiles(args.cafile.resolve(), args.certfile.resolve(), args.keyfile.resolve())
+        tls = TlsFiles(args.cafile.resolve(), args.certfile.resolve(), args.keyfile.resolve(),
+                       require_certificate=args.require_certificate,
+                       use_identity_as_username=args.use_identity_as_username)
+    elif args.require_certificate or args.use_identity_as_username:
+        return _fail("client certificates need a TLS listener (--tls-port)")
     layout = BrokerLayout(
         directory=args.out.resolve(),
         plain_port=args.port or None,

@@ -191,3 +191,31 @@ class CuttableProxy:
         self._stop.set()
         self.cut()
         self._server.close()
+
+
+class Pki:
+    """A throwaway CA made with ``openssl``: a server certificate for localhost and client certificates."""
+
+    def __init__(self, directory: Path, name: str = "thuvien test CA") -> None:
+        require(shutil.which("openssl") is not None, "the openssl executable")
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}",
+                      "-keyout", "ca.key", "-out", "ca.crt")
+        self.ca = directory / "ca.crt"
+        (directory / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        self.server_cert, self.server_key = self._issue("server", "localhost", "-extfile", "san.ext")
+
+    def client(self, common_name: str) -> tuple[Path, Path]:
+        """A client certificate and its key, with ``common_name`` as the CN (Mosquitto's identity)."""
+        return self._issue(f"client-{common_name}", common_name)
+
+    def _issue(self, stem: str, common_name: str, *extra: str) -> tuple[Path, Path]:
+        self._openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={common_name}",
+                      "-keyout", f"{stem}.key", "-out", f"{stem}.csr")
+        self._openssl("x509", "-req", "-in", f"{stem}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                      "-days", "2", *extra, "-out", f"{stem}.crt")
+        return self.directory / f"{stem}.crt", self.directory / f"{stem}.key"
+
+    def _openssl(self, *args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=self.directory, check=True, capture_output=True)

@@ -3,7 +3,6 @@ ACL with %u patterns, and a TLS listener with a throwaway CA."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from server.devices import service
 from server.devices.models import DeviceEvent
 from server.ingest import cli as mqtt_cli
 from server.ingest.consumer import IngestConsumer
-from tests.mqtt.brokers import Broker, Listener, add_device, add_library
+from tests.mqtt.brokers import Broker, Listener, Pki, add_device, add_library
 from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.mosquitto
@@ -153,30 +152,14 @@ def test_rotation_and_removal_take_effect_after_regeneration(
     assert outcomes == {"old": False, "new": True, "retired": False}
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def _throwaway_ca(directory: Path) -> dict[str, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=thuvien test CA",
-             "-keyout", "ca.key", "-out", "ca.crt", cwd=directory)
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
-             "-out", "server.csr", cwd=directory)
-    (directory / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-             "-days", "2", "-extfile", "san.ext", "-out", "server.crt", cwd=directory)
-    return {name: directory / f"{name.replace('_', '.')}" for name in ("ca_crt", "server_crt", "server_key")}
-
-
 def test_tls_listener(sqlite_db: Database, registry: dict[str, str], tmp_path: Path, prefix: str,
                       monkeypatch: pytest.MonkeyPatch, make_consumer: Callable[..., IngestConsumer],
                       make_agent: Callable[..., Agent]) -> None:
     monkeypatch.setenv("THUVIEN_MQTT__TOPIC_PREFIX", prefix)
-    pki = _throwaway_ca(tmp_path / "pki")
+    pki = Pki(tmp_path / "pki")
     tls_port = free_port()
     _generate(sqlite_db, tmp_path / "conf", prefix, "--port", "0", "--tls-port", str(tls_port),
-              "--cafile", str(pki["ca_crt"]), "--certfile", str(pki["server_crt"]), "--keyfile", str(pki["server_key"]))
+              "--cafile", str(pki.ca), "--certfile", str(pki.server_cert), "--keyfile", str(pki.server_key))
     conf = (tmp_path / "conf" / "mosquitto.conf").read_text()
     assert f"listener {tls_port}" in conf and "cafile" in conf
     broker = Broker(tmp_path / "broker", extra=conf, port=tls_port).start()
@@ -185,8 +168,8 @@ def test_tls_listener(sqlite_db: Database, registry: dict[str, str], tmp_path: P
         assert not plain.connected.wait(2) or plain.connect_reason.is_failure
         plain.close()
         make_consumer(sqlite_db, port=tls_port, topic_prefix=prefix, username=SERVER_USER,
-                      password=SERVER_PASSWORD, tls_ca=pki["ca_crt"])
-        agent = make_agent("hdu-k02", mqtt={"port": tls_port, "topic_prefix": prefix, "tls_ca": pki["ca_crt"],
+                      password=SERVER_PASSWORD, tls_ca=pki.ca)
+        agent = make_agent("hdu-k02", mqtt={"port": tls_port, "topic_prefix": prefix, "tls_ca": pki.ca,
                                             "password": registry["hdu-k02"]})
         event_id = agent.context.emit("checkout", {"item": "1"})
         assert wait_for(lambda: agent.outbox.depth() == 0, timeout=20)
