@@ -135,6 +135,7 @@ class Item(Base):
     security_written_at: Mapped[dt.datetime | None]
     flag_reason: Mapped[str | None] = mapped_column(Text)
     price_vnd: Mapped[int | None]
+    properties: Mapped[str | None] = mapped_column(String(255))  # SIP2 CH "item properties", set by self-checks
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -182,6 +182,16 @@ class ItemInformation:
     hold_queue_length: int
     hold_pickup_until: dt.datetime | None
     hold_patron_card: str | None
+    properties: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemPropertiesChange:
+    """Result of storing an item's properties (SIP2 19 "item status update")."""
+
+    item: ItemSummary
+    properties: str | None
+    previous: str | None
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from server.circulation.results import (
     HoldResult,
     HoldTrap,
     ItemInformation,
+    ItemPropertiesChange,
     ItemSummary,
     LoanChange,
     LoanInfo,
@@ -999,7 +1000,31 @@ class CirculationService:
                 hold_queue_length=queue,
                 hold_pickup_until=ready.expires_at if ready else None,
                 hold_patron_card=patrons.primary_card(session, ready.patron_id) if ready and ready.patron_id else None,
+                properties=item.properties,
             )
+
+    def set_item_properties(
+        self, item_barcode: str, properties: str, *, channel: str = "desk", actor: str | None = None
+    ) -> ItemPropertiesChange:
+        """Store an item's free-text properties (SIP2 19); an empty text clears them. Audited."""
+
+        def body(session: Session) -> ItemPropertiesChange:
+            item = self._item(session, item_barcode, lock=True)
+            previous, item.properties = item.properties, properties.strip() or None
+            session.flush()
+            audit(
+                session,
+                actor_kind=channel,
+                actor_id=actor,
+                action="circulation.item_properties",
+                target_type="item",
+                target_id=item.barcode,
+                library_id=item.library_id,
+                details={"properties": item.properties, "previous": previous},
+            )
+            return ItemPropertiesChange(self.summary(session, item), item.properties, previous)
+
+        return self._transact("set_item_properties", None, ItemPropertiesChange, body)
 
     def block_patron(self, patron_card: str, reason: str, *, channel: str = "desk", kind: str = "staff") -> None:
         """Place a block (SIP2 01 "block patron": a self-check retained the card, for example)."""

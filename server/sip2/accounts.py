@@ -5,7 +5,7 @@ Exceptions::
     AccountError (ValueError)
      ├── AccountExists
      ├── AccountNotFound
-     └── InvalidAccountSetting   unknown library, encoding, terminator or operation
+     └── InvalidAccountSetting   unknown library, encoding, terminator, field delimiter or operation
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from server.db import Database
 from server.libraries.models import Library
 from server.libraries.repository import get_by_isil
 from server.security import hash_secret, verify_secret
-from server.sip2.codec import ENCODINGS
+from server.sip2.codec import DELIMITERS, ENCODINGS
 from server.sip2.models import ALL_OPERATIONS, Sip2Account
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class AccountConfig:
     terminal_location: str = ""
     encoding: str = "utf-8"
     terminator: str = "\r"
+    field_delimiter: str = "|"
     error_detection: bool = True
     allowed_operations: frozenset[str] = frozenset(ALL_OPERATIONS)
     fees_block_checkout: bool = True
@@ -83,6 +84,7 @@ def _config(row: Sip2Account, library: Library | None) -> AccountConfig:
         terminal_location=row.terminal_location,
         encoding=row.encoding,
         terminator=row.terminator,
+        field_delimiter=row.field_delimiter,
         error_detection=row.error_detection,
         allowed_operations=frozenset(str(op) for op in row.allowed_operations),
         fees_block_checkout=row.fees_block_checkout,
@@ -100,6 +102,9 @@ def _validate(options: Mapping[str, Any]) -> None:
     terminator = options.get("terminator")
     if terminator is not None and terminator not in TERMINATORS.values():
         raise InvalidAccountSetting(f"terminator must be CR or CRLF, not {terminator!r}")
+    delimiter = options.get("field_delimiter")
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise InvalidAccountSetting(f"the field delimiter must be one punctuation character, not {delimiter!r}")
     operations = options.get("allowed_operations")
     if operations is not None:
         unknown = set(operations) - set(ALL_OPERATIONS)

@@ -21,6 +21,7 @@ class AccountIn(BaseModel):
     terminal_location: str = ""
     encoding: str = "utf-8"
     terminator: str = "\r"
+    field_delimiter: str = "|"
     error_detection: bool = True
     allowed_operations: list[str] = Field(default_factory=lambda: list(ALL_OPERATIONS))
     fees_block_checkout: bool = True
@@ -36,6 +37,7 @@ class AccountOut(BaseModel):
     terminal_location: str
     encoding: str
     terminator: str
+    field_delimiter: str
     error_detection: bool
     allowed_operations: list[str]
     fees_block_checkout: bool
@@ -53,6 +55,7 @@ def _out(config: AccountConfig) -> AccountOut:
         terminal_location=config.terminal_location,
         encoding=config.encoding,
         terminator=config.terminator,
+        field_delimiter=config.field_delimiter,
         error_detection=config.error_detection,
         allowed_operations=sorted(config.allowed_operations),
         fees_block_checkout=config.fees_block_checkout,

@@ -13,7 +13,7 @@ from edge.config import SettingsError, load_settings
 from server.db import Database, DatabaseError
 from server.settings import ServerSettings
 from server.sip2.accounts import TERMINATORS, AccountError, Sip2AccountService
-from server.sip2.codec import ENCODINGS
+from server.sip2.codec import DELIMITER, ENCODINGS
 from server.sip2.models import ALL_OPERATIONS
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--location", default="", help="terminal location (AN)")
     add.add_argument("--encoding", choices=ENCODINGS, default="utf-8")
     add.add_argument("--terminator", choices=sorted(TERMINATORS), default="CR")
+    add.add_argument("--delimiter", default=DELIMITER, help="field delimiter, one punctuation character (default |)")
     add.add_argument("--no-error-detection", action="store_true", help="send no AY/AZ")
     add.add_argument("--operations", help=f"comma-separated subset of: {', '.join(ALL_OPERATIONS)}")
     add.add_argument("--fees-do-not-block", action="store_true", help="let patrons over the fee limit borrow")
@@ -84,13 +85,15 @@ def main(argv: list[str] | None = None) -> int:
                         "library": a.library_isil,
                         "location": a.terminal_location,
                         "encoding": a.encoding,
+                        "delimiter": a.field_delimiter,
                         "enabled": a.enabled,
                     }
                     for a in rows
                 ]
                 print(json.dumps(data, ensure_ascii=False, indent=2))  # noqa: T201
             for a in [] if args.json else rows:
-                print(f"{a.login}\t{a.institution_id}\t{a.library_isil}\t{a.encoding}\t{a.terminal_location}")  # noqa: T201
+                row = (a.login, a.institution_id, a.library_isil, a.encoding, a.field_delimiter, a.terminal_location)
+                print("\t".join(row))  # noqa: T201
             return 0
         accounts.remove(args.login)
         print(f"removed SIP2 account {args.login}")  # noqa: T201
@@ -120,6 +123,7 @@ def _add(accounts: Sip2AccountService, args: argparse.Namespace) -> int:
         "terminal_location": args.location,
         "encoding": args.encoding,
         "terminator": TERMINATORS[args.terminator],
+        "field_delimiter": args.delimiter,
         "error_detection": not args.no_error_detection,
         "fees_block_checkout": not args.fees_do_not_block,
         "accept_offline": not args.no_offline,

@@ -1,9 +1,13 @@
 """SIP2 (3M SIP 2.00) wire codec: checksums, dates, text encodings, parsing requests, building responses.
 
 Bytes in, bytes out; nothing here knows about circulation. A frame is the command code, a fixed part,
-variable fields ``XXvalue|`` and, with error detection, ``AY<digit>AZ<4 hex>``, ended by CR. The checksum
-is the two's complement of the 16-bit sum of the *encoded* bytes up to and including ``AZ``, always four
+variable fields ``XXvalue|`` (``|`` is the default field delimiter; an account may use another) and, with
+error detection, ``AY<digit>AZ<4 hex>``, ended by CR. The checksum is the two's complement of the 16-bit sum
+of the *encoded* bytes (as sent, delimiters included) up to and including ``AZ``, always four
 upper-case hex digits. ``AY``/``AZ`` are located from the end of the frame (never by searching for "AY").
+
+Login (93) comes before the account, and so its delimiter, is known: it is read with ``|``, or, when it holds
+no ``|`` at all, with the punctuation character that ends its last field (see :func:`login_delimiter`).
 
 Exceptions::
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import string
 import unicodedata
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -25,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CR = b"\r"
 DELIMITER = "|"
+DELIMITERS = frozenset(string.punctuation)  # what an account may use instead of "|"
 MAX_FIELD_BYTES = 255
 
 # Length of the fixed part after the two-character command code, for every request we accept.
@@ -111,9 +117,10 @@ def decode_text(data: bytes, encoding: str) -> str:
     return data.decode(codec, errors="replace")
 
 
-def clean_value(value: str) -> str:
-    """A field value with the characters that would break framing removed."""
-    return value.replace("|", "/").replace("\r", " ").replace("\n", " ").replace("\x00", "")
+def clean_value(value: str, delimiter: str = DELIMITER) -> str:
+    """A field value with the characters that would break framing (the delimiter, CR, LF, NUL) replaced."""
+    value = value.replace(delimiter, "/" if delimiter != "/" else "|")
+    return value.replace("\r", " ").replace("\n", " ").replace("\x00", "")
 
 
 def truncate_encoded(value: str, encoding: str, limit: int = MAX_FIELD_BYTES) -> str:
@@ -183,8 +190,19 @@ def split_trailer(frame: bytes) -> tuple[bytes, str | None, str | None]:
     return frame, None, None
 
 
-def parse_request(frame: bytes, encoding: str = "utf-8", *, check: bool = True) -> Request:
-    """Parse one frame (CR already removed). Raises a :class:`Sip2Error` subclass it cannot use."""
+def login_delimiter(body: str) -> str:
+    """The delimiter of a login (93) body after its command code: ``|`` if present, else the last character
+    when that is punctuation (every variable field ends with the delimiter), else ``|``."""
+    if DELIMITER in body or not body or body[-1] not in DELIMITERS:
+        return DELIMITER
+    return body[-1]
+
+
+def parse_request(
+    frame: bytes, encoding: str = "utf-8", *, check: bool = True, delimiter: str = DELIMITER
+) -> Request:
+    """Parse one frame (CR already removed) whose fields end with ``delimiter`` (a login: see
+    :func:`login_delimiter`). Raises a :class:`Sip2Error` subclass it cannot use."""
     if len(frame) < 2:
         raise MalformedFrame(f"frame too short: {frame!r}")
     body, sequence, az = split_trailer(frame)
@@ -204,7 +222,9 @@ def parse_request(frame: bytes, encoding: str = "utf-8", *, check: bool = True) 
         raise MalformedFrame(f"{code}: fixed part needs {fixed_len} characters, got {len(text)}")
     request = Request(code=code, fixed=text[:fixed_len], sequence=sequence, checksum=az)
     rest = text[fixed_len:]
-    for piece in rest.split(DELIMITER):
+    if code == "93":
+        delimiter = login_delimiter(rest.rstrip("\r\n"))
+    for piece in rest.split(delimiter):
         piece = piece.strip("\r\n")
         if len(piece) < 2:
             continue  # empty tail after the last delimiter, or a stray character
@@ -217,11 +237,12 @@ def parse_request(frame: bytes, encoding: str = "utf-8", *, check: bool = True) 
 
 @dataclass(frozen=True)
 class Wire:
-    """How one account wants its bytes: encoding, error detection, terminator."""
+    """How one account wants its bytes: encoding, error detection, terminator, field delimiter."""
 
     encoding: str = "utf-8"
     error_detection: bool = True
     terminator: bytes = CR
+    delimiter: str = DELIMITER
 
 
 def build_response(
@@ -234,11 +255,12 @@ def build_response(
     """Encode a response; ``None`` values are left out, values are cleaned and cut to 255 bytes."""
     out = bytearray(code.encode("ascii"))
     out += encode_text(fixed, wire.encoding)
+    delimiter = wire.delimiter.encode("ascii")
     for field_id, value in fields:
         if value is None:
             continue
-        value = truncate_encoded(clean_value(value), wire.encoding)
-        out += field_id.encode("ascii") + encode_text(value, wire.encoding) + b"|"
+        value = truncate_encoded(clean_value(value, wire.delimiter), wire.encoding)
+        out += field_id.encode("ascii") + encode_text(value, wire.encoding) + delimiter
     if wire.error_detection and sequence is not None:
         # "" = the request carried AZ without AY: answer with a checksum only.
         out += (b"AY" + sequence.encode("ascii") if sequence else b"") + b"AZ"

@@ -219,7 +219,7 @@ class Sip2Handler:
             + ("Y" if allows("checkin") else "N")
             + ("Y" if allows("checkout") else "N")
             + ("Y" if allows("renew") else "N")
-            + "N"  # status update: item properties are not stored
+            + ("Y" if allows("item_status_update") else "N")
             + ("Y" if account is not None and account.accept_offline else "N")
             + TIMEOUT_PERIOD
             + RETRIES_ALLOWED
@@ -558,6 +558,7 @@ class Sip2Handler:
             ("CK", MEDIA_BOOK),
             ("AQ", info.item.library_isil),
             ("AP", info.item.location or info.item.library_isil),
+            ("CH", info.properties),
             ("CS", info.item.call_number or None),
         ]
         fixed = CIRCULATION_STATUS.get(info.item.status, "01") + "00" + "01" + self.now()
@@ -565,9 +566,20 @@ class Sip2Handler:
 
     def item_status_update(self, request: Request, conn: Connection, account: AccountConfig) -> Reply:
         barcode = request.get("AB")
-        title = self._title(barcode)
-        message = "Không lưu thuộc tính tài liệu / Item properties are not stored"
-        return Reply("20", "0" + self.now(), [("AB", barcode), ("AJ", title or None), ("AF", message)])
+        try:
+            self._permit(request, account)
+            if not barcode:
+                raise ItemNotFound(detail="no item identifier")
+            change = self.service.set_item_properties(barcode, request.get("CH"), channel="sip2", actor=account.login)
+        except CirculationError as exc:
+            log.info("SIP2 item status update of %s refused: %s", barcode, exc.code)
+            fields: list[Field] = [("AB", barcode), ("AJ", self._title(barcode) or None), ("AF", screen_message(exc))]
+            return Reply("20", "0" + self.now(), fields)
+        return Reply(
+            "20",
+            "1" + self.now(),
+            [("AB", change.item.barcode), ("AJ", change.item.title), ("CH", change.properties)],
+        )
 
     # -- 35 / 37 / 15 ------------------------------------------------------------------------------------
 

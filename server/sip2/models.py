@@ -39,6 +39,7 @@ class Sip2Account(Base):
     terminal_location: Mapped[str] = mapped_column(String(64), default="")
     encoding: Mapped[str] = mapped_column(String(16), default="utf-8")
     terminator: Mapped[str] = mapped_column(String(4), default="\r")
+    field_delimiter: Mapped[str] = mapped_column(String(1), default="|")
     error_detection: Mapped[bool] = mapped_column(default=True)
     allowed_operations: Mapped[list[Any]] = mapped_column(default=lambda: list(ALL_OPERATIONS))
     fees_block_checkout: Mapped[bool] = mapped_column(default=True)

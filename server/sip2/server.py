@@ -21,7 +21,18 @@ from server.circulation.service import CirculationService
 from server.db import Database
 from server.settings import ServerSettings
 from server.sip2.accounts import AccountConfig, Sip2AccountService
-from server.sip2.codec import CR, Request, Sip2Error, Wire, build_response, parse_request, resend_request
+from server.sip2.codec import (
+    CR,
+    DELIMITER,
+    Request,
+    Sip2Error,
+    Wire,
+    build_response,
+    login_delimiter,
+    parse_request,
+    resend_request,
+    split_trailer,
+)
 from server.sip2.framing import TLS_HANDSHAKE, BadBytes, FrameBuffer, Oversized
 from server.sip2.handlers import Connection, Sip2Handler
 
@@ -36,7 +47,8 @@ INLINE_COMMANDS = frozenset({"99"})  # answered without a thread hop (SC status 
 def account_wire(account: AccountConfig | None) -> Wire:
     if account is None:
         return DEFAULT_WIRE
-    return Wire(account.encoding, account.error_detection, account.terminator.encode("ascii") or CR)
+    terminator = account.terminator.encode("ascii") or CR
+    return Wire(account.encoding, account.error_detection, terminator, account.field_delimiter)
 
 
 class _Session:
@@ -181,13 +193,13 @@ class Sip2Server:
 
     async def _respond(self, frame: bytes, session: _Session) -> bytes | None:
         conn = session.conn
-        if log.isEnabledFor(TRACE):
-            log.log(TRACE, "SIP2 %s <- %r", conn.peer, redact(frame))
         wire = account_wire(conn.account)
+        if log.isEnabledFor(TRACE):
+            log.log(TRACE, "SIP2 %s <- %r", conn.peer, redact(frame, wire.delimiter))
         if frame[:2] in (b"97", b"96"):
             return session.last_response if session.last_response is not None else resend_request(True)
         try:
-            request = parse_request(frame, wire.encoding)
+            request = parse_request(frame, wire.encoding, delimiter=wire.delimiter)
         except Sip2Error as exc:
             log.warning("SIP2 frame from %s rejected: %s", conn.peer, exc)
             return resend_request(b"AZ" in frame[-6:-4])
@@ -214,12 +226,12 @@ class Sip2Server:
         return response
 
 
-_SECRET_FIELDS = re.compile(rb"(\|(?:CO|AD)|^93..CO)[^|]*")
-
-
-def redact(frame: bytes) -> bytes:
-    """A frame fit for logs: login passwords (CO) and patron PINs (AD) masked."""
-    return _SECRET_FIELDS.sub(rb"\1***", frame)
+def redact(frame: bytes, delimiter: str = DELIMITER) -> bytes:
+    """A frame fit for logs: login passwords (CO) and patron PINs (AD) masked up to the field delimiter."""
+    if frame[:2] == b"93":
+        delimiter = login_delimiter(split_trailer(frame)[0][4:].decode("latin-1"))
+    end = re.escape(delimiter.encode("ascii"))
+    return re.sub(rb"((?:" + end + rb"|^93..)(?:CO|AD))[^" + end + rb"]*", rb"\1***", frame)
 
 
 def _sequence(request: Request) -> str | None:

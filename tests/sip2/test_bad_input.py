@@ -21,7 +21,7 @@ def still_serving(port: int) -> None:
     c = RawClient(port)
     try:
         assert c.login() == frame("941", 0)
-        assert c.request("9900802.00").startswith(b"98YYYYNY")
+        assert c.request("9900802.00").startswith(b"98YYYYYY")
     finally:
         c.close()
 

@@ -34,6 +34,8 @@ def test_account_add_list_remove(
                 "ascii",
                 "--terminator",
                 "CRLF",
+                "--delimiter",
+                "^",
                 "--sort-bin",
                 "hold_here=H",
                 "--operations",
@@ -45,12 +47,17 @@ def test_account_add_list_remove(
     assert "added SIP2 account selfcheck2" in capsys.readouterr().out
     config = Sip2AccountService(sqlite_db).authenticate("selfcheck2", "machine-pass")
     assert config is not None and config.terminator == "\r\n" and config.sort_bins == {"hold_here": "H"}
+    assert config.field_delimiter == "^"
     assert config.allowed_operations == {"checkout", "checkin", "patron_status"}
     assert main([*url, "account", "add", "selfcheck2", "--library", "VN-TEST", "--password", "x"]) == 2
     assert "exists already" in capsys.readouterr().err
     assert main([*url, "account", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert [a["login"] for a in listed] == ["kiosk1", "selfcheck2"]
+    assert [(a["login"], a["delimiter"]) for a in listed] == [("kiosk1", "|"), ("selfcheck2", "^")]
+    assert main([*url, "account", "list"]) == 0
+    assert "selfcheck2\tVN-TEST-B\tVN-TEST-B\tascii\t^\t" in capsys.readouterr().out
+    assert main([*url, "account", "add", "x", "--library", "VN-TEST", "--password", "x", "--delimiter", "ab"]) == 2
+    assert "delimiter" in capsys.readouterr().err
     assert main([*url, "account", "remove", "selfcheck2"]) == 0
     assert main([*url, "account", "remove", "selfcheck2"]) == 2
     assert main([*url, "account", "add", "x", "--library", "VN-NOPE", "--password", "x"]) == 2

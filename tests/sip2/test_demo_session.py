@@ -57,7 +57,7 @@ def test_third_party_session_against_demo_server(tmp_path: Path) -> None:
         blank = " " * 18
         ao = "AOVN-HDU|"
         assert ask("9300CNkiosk1|COkiosk1-pass|CPSanh|").startswith("941")
-        assert ask("9900802.00").startswith("98YYYYNY")
+        assert ask("9900802.00").startswith("98YYYYYY")
         info = ask(f"63000{date}          {ao}AA0001000001|AC|AD1234|")
         assert "AENguyễn Văn An|" in info and "CQY|" in info
         titles = []

@@ -210,7 +210,7 @@ def test_lenient_where_pysip2_is_strict(sip: Running, pysip: PysipClient) -> Non
         data += pysip.sock.recv(65536)
     replies = data.split(b"\r")[:3]
     assert replies[0] == b"941AY0AZFDFD"
-    assert replies[1].startswith(b"98YYYYNY")
+    assert replies[1].startswith(b"98YYYYYY")
     assert replies[2].startswith(b"121NNY")
     decode_as(replies[2] + b"\r", CheckoutResponse, encoding="utf-8")
 

@@ -45,7 +45,7 @@ def test_sc_status_before_and_after_login(connect: Callable[[], RawClient]) -> N
     expect(
         c,
         "9900802.00",
-        f"98YYYYNY050003{DATE}2.00{AO}AMThư viện tỉnh Thử|BXYYYYYYYYYYYYYYYY|ANSảnh tầng 1|",
+        f"98YYYYYY050003{DATE}2.00{AO}AMThư viện tỉnh Thử|BXYYYYYYYYYYYYYYYY|ANSảnh tầng 1|",
     )
 
 
@@ -139,6 +139,60 @@ def test_item_information(client: RawClient) -> None:
         f"17{DATE}{AO}AB39000002|",
         f"18040001{DATE}AH20261210    235959|AB39000002|AJSố đỏ|BGVN-TEST|CK001|AQVN-TEST|APVN-TEST|CS895.922|",
     )
+
+
+def test_item_status_update_stores_properties(sip: Running, client: RawClient) -> None:
+    expect(
+        client,
+        f"19{DATE}{AO}AB39000002|AC|CHKèm đĩa CD / with CD|",
+        f"201{DATE}AB39000002|AJSố đỏ|CHKèm đĩa CD / with CD|",
+    )
+    # item information now carries the stored properties (CH after AP)
+    expect(
+        client,
+        f"17{DATE}{AO}AB39000002|",
+        f"18030001{DATE}AB39000002|AJSố đỏ|BGVN-TEST|CK001|AQVN-TEST|APVN-TEST|CHKèm đĩa CD / with CD|CS895.922|",
+    )
+    # an empty CH clears them
+    expect(client, f"19{DATE}{AO}AB39000002|CH|", f"201{DATE}AB39000002|AJSố đỏ|")
+    expect(
+        client,
+        f"19{DATE}{AO}AB99999999|CHx|",
+        f"200{DATE}AB99999999|AFKhông tìm thấy tài liệu / Item not recognised — please see staff [item_not_found]|",
+    )
+    from sqlalchemy import select
+
+    from server.audit.models import AuditEntry
+
+    with sip.db.session() as s:
+        entries = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "circulation.item_properties").order_by(AuditEntry.id)
+        ).all()
+        assert [(e.actor_kind, e.actor_id, e.target_id, e.details) for e in entries] == [
+            ("sip2", "kiosk1", "39000002", {"properties": "Kèm đĩa CD / with CD", "previous": None}),
+            ("sip2", "kiosk1", "39000002", {"properties": None, "previous": "Kèm đĩa CD / with CD"}),
+        ]
+
+
+def test_item_status_update_needs_the_operation(sip: Running, connect: Callable[[], RawClient]) -> None:
+    from sqlalchemy import select
+
+    from server.catalog.models import Item
+    from server.sip2.accounts import Sip2AccountService
+
+    Sip2AccountService(sip.db).add("lender", "pw", library_isil="VN-TEST", allowed_operations=["checkout", "checkin"])
+    c = connect()
+    assert c.login("lender", "pw") == frame("941", 0)
+    assert c.request("9900802.00") == frame(
+        f"98YYYNNY050003{DATE}2.00{AO}AMThư viện tỉnh Thử|BXNYYNYYYNNNNNNNNN|", 1
+    )
+    assert c.request(f"19{DATE}{AO}AB39000002|CHx|") == frame(
+        f"200{DATE}AB39000002|AJSố đỏ|"
+        "AFThao tác không được phép tại đây / This operation is not allowed here [operation_not_permitted]|",
+        2,
+    )
+    with sip.db.session() as s:
+        assert s.scalar(select(Item.properties).where(Item.barcode == "39000002")) is None
 
 
 def test_renew_and_renew_all(sip: Running, client: RawClient) -> None:
@@ -245,13 +299,8 @@ def test_hold_cancel_and_refusal(sip: Running, client: RawClient) -> None:
     expect(client, f"15-{later}{AO}AA0002|AB39000003|", f"161N{later}BSVN-TEST|{AO}AA0002|AB39000003|AJTắt đèn|")
 
 
-def test_end_session_item_status_update_block_enable(client: RawClient) -> None:
+def test_end_session_block_enable(client: RawClient) -> None:
     expect(client, f"35{DATE}{AO}AA0001|", f"36Y{DATE}{AO}AA0001|")
-    expect(
-        client,
-        f"19{DATE}{AO}AB39000001|CHx|",
-        f"200{DATE}AB39000001|AJTruyện Kiều|AFKhông lưu thuộc tính tài liệu / Item properties are not stored|",
-    )
     expect(
         client,
         f"01Y{DATE}{AO}ALcard retained|AA0003|AC|",
