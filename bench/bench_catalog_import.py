@@ -1,7 +1,7 @@
 """MARC import rate against raw pymarc parsing of the same file in the same run (target ≥ 0.5×).
 
 The file is LoC's 250,000-record ``BooksAll.2016.part01.utf8`` from the pymarc 5.4.0 sdist, fetched into
-``var/bench`` with ``pip download --no-deps --no-binary :all: pymarc==5.4.0`` (never committed); without
+``var/bench`` with ``pip download --no-deps --no-binary pymarc pymarc==5.4.0`` (never committed); without
 it the benchmark falls back to ``loc_books_20k.mrc`` and says so. ``--limit N`` imports the first N records.
 The loaded databases are kept in ``var/bench`` for the search, SRU and OAI benchmarks.
 """
@@ -41,10 +41,12 @@ def loc_file() -> tuple[Path, str]:
         return BIG, "LoC BooksAll 250k (pymarc 5.4.0 sdist)"
     VAR.mkdir(parents=True, exist_ok=True)
     try:
-        # --no-build-isolation: building the sdist's metadata otherwise builds every build tool from source.
-        command = ["pip", "download", "--no-deps", "--no-binary", ":all:", "--no-build-isolation", "pymarc==5.4.0"]
-        subprocess.run([sys.executable, "-m", *command, "-d", str(VAR)], check=True, capture_output=True, timeout=900)
-        sdist = next(VAR.glob("pymarc-5.4.0.tar.gz"))
+        sdist = VAR / "pymarc-5.4.0.tar.gz"
+        if not sdist.exists():
+            # --no-binary pymarc (not :all:): pip prepares the sdist's metadata, and its build backend (hatchling)
+            # then installs from a wheel into the isolated build environment instead of failing or being built.
+            command = ["pip", "download", "--no-deps", "--no-binary", "pymarc", "pymarc==5.4.0", "-d", str(VAR)]
+            subprocess.run([sys.executable, "-m", *command], check=True, capture_output=True, timeout=900)
         with tarfile.open(sdist) as tar:
             member = next(m for m in tar.getmembers() if m.name.endswith("BooksAll.2016.part01.utf8"))
             source = tar.extractfile(member)

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
 from pymarc import Record
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.catalog.holdings import HoldingsMapping, HoldingsWriter
-from server.catalog.marcio import ReadOutcome, iter_chunks, iter_iso2709, outcome_of, record_from_bytes, to_iso2709
+from server.catalog.marcio import ReadOutcome, iter_chunks, outcome_of, record_from_bytes, to_iso2709
 from server.catalog.models import BibIdentifier, BibRecord
 from server.catalog.records import extract
+from server.catalog.scan import scan_utf8
 from server.catalog.service import columns
 from server.db import Database, utcnow
 from server.libraries.models import Library
@@ -101,24 +102,36 @@ _Light = tuple[int, int, str | None, tuple[str, ...], tuple[dict[str, Any], list
 
 
 def _prepare_chunks(chunks: list[tuple[int, int, bytes, str | None]]) -> list[_Light]:
-    """Parse and index ISO 2709 chunks (runs in a worker process; returns only picklable plain data)."""
+    """Read and index ISO 2709 chunks (in a worker process: returns only picklable plain data).
+
+    Well-formed UTF-8 records that need no repair are read straight from their bytes (:mod:`server.catalog.scan`);
+    the others go through pymarc, which repairs them or says why they are rejected.
+    """
     out: list[_Light] = []
     for position, offset, chunk, problem in chunks:
         if problem is not None:
             out.append((position, offset, problem, (), None))
             continue
+        stripped = chunk.lstrip(b"\r\n")  # files sometimes carry newlines between records
+        fields = scan_utf8(stripped)
+        if fields is not None:
+            data = extract(fields)
+            if len(stripped) <= 99_999:
+                row = columns(data, stripped)
+                deleted = fields.leader[5:6] == "d"
+                out.append((position, offset + len(chunk) - len(stripped), None, (), (row, data.identifiers, deleted)))
+                continue
         outcome = outcome_of(position, offset, chunk)
         if outcome.record is None:
-            out.append((position, offset, outcome.error or "unreadable", outcome.warnings, None))
+            out.append((position, outcome.offset, outcome.error or "unreadable", outcome.warnings, None))
             continue
         report = ImportReport()
         prepared = _prepare(outcome, report)
         if prepared is None:
-            out.append((position, offset, report.rejected[0].reason, outcome.warnings, None))
+            out.append((position, outcome.offset, report.rejected[0].reason, outcome.warnings, None))
         else:
-            out.append(
-                (position, offset, None, outcome.warnings, (prepared.row, prepared.identifiers, prepared.deleted))
-            )
+            payload = (prepared.row, prepared.identifiers, prepared.deleted)
+            out.append((position, outcome.offset, None, outcome.warnings, payload))
     return out
 
 
@@ -182,11 +195,15 @@ class Importer:
     def run_iso2709(
         self, stream: BinaryIO, workers: int = 2, progress: Callable[[ReadOutcome], None] | None = None
     ) -> ImportReport:
-        """Import an ISO 2709 stream, parsing and indexing in ``workers`` processes while this one writes."""
-        if workers < 2:
-            return self.run(iter_iso2709(stream), progress)
+        """Import an ISO 2709 stream, reading and indexing in ``workers`` processes while this one writes."""
         report = ImportReport()
         batch: list[_Prepared] = []
+        if workers < 2:
+            for block in _blocks(iter_chunks(stream), 250):
+                batch = self._collect(_prepare_chunks(block), batch, report, progress)
+            if batch:
+                self._flush(batch, report)
+            return report
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             pending: deque[Future[list[_Light]]] = deque()
@@ -285,13 +302,18 @@ class Importer:
                 to_insert.append(prepared)
                 if number:
                     pending[number] = prepared
-        ids: list[int] = []
+        ids = _new_ids(session, len(to_insert))
         if to_insert:
-            rows = [
-                {**p.row, "source_library_id": self.library_id, "created_at": now, "updated_at": now} for p in to_insert
-            ]
-            result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-            ids = [int(r[0]) for r in result]
+            constants = {
+                "source_library_id": self.library_id,
+                "local_history": False,
+                "digitised": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            names = list(to_insert[0].row)
+            values = [(rid, *[p.row[name] for name in names]) for rid, p in zip(ids, to_insert, strict=True)]
+            _insert_many(session, table, ["id", *names], values, constants)
         if to_update:
             rows = [{**p.row, "b_id": rid, "updated_at": now, "deleted_at": None} for rid, p in to_update]
             session.connection().execute(update(table).where(table.c.id == bindparam("b_id")), rows)
@@ -321,6 +343,41 @@ class Importer:
         report.items += made.items
         position, offset = prepared.outcome.position, prepared.outcome.offset
         report.warnings += [Problem(position, offset, note) for note in made.warnings]
+
+
+def _insert_many(
+    session: Session, table: Table, names: list[str], rows: list[tuple[Any, ...]], constants: dict[str, Any]
+) -> None:
+    """One driver-level executemany of ``rows`` (values of ``names``) plus ``constants`` in every row.
+
+    The ids are taken beforehand (:func:`_new_ids`): INSERT ... RETURNING that keeps the rows' order is a
+    statement per row on SQLite, and SQLAlchemy's per-row parameter processing costs as much as the insert.
+    The constants go through their columns' bind processors once (SQLite stores datetimes as text).
+    """
+    conn = session.connection()
+    dialect = conn.dialect
+    fixed: list[Any] = []
+    for name, value in constants.items():
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        fixed.append(processor(value) if processor is not None else value)
+    columns_sql = ", ".join([*names, *constants])
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    markers = ", ".join([marker] * (len(names) + len(constants)))
+    tail = tuple(fixed)
+    params = [row + tail for row in rows]  # positional: exec_driver_sql hands them to the driver's executemany
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns_sql}) VALUES ({markers})", cast(Any, params))
+
+
+def _new_ids(session: Session, count: int) -> list[int]:
+    """``count`` fresh record ids: from the sequence on PostgreSQL; above the largest on SQLite, whose write
+    transaction holds the database's write lock from its start (:meth:`server.db.Database.write`)."""
+    if count == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = text("SELECT nextval(pg_get_serial_sequence('bib_records', 'id')) FROM generate_series(1, :n)")
+        return [int(rid) for rid in session.scalars(stmt, {"n": count})]
+    top = int(session.scalar(select(func.max(BibRecord.id))) or 0)
+    return list(range(top + 1, top + 1 + count))
 
 
 def _blocks(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pymarc import Record
 from stdnum import isbn as stdnum_isbn
 from stdnum import issn as stdnum_issn
+from stdnum.exceptions import ValidationError
 
 from server.catalog.folding import fold, repair
 from server.catalog.sortkey import vi_sort_key
@@ -50,6 +51,34 @@ class Extracted:
 
 _NON_WORD = re.compile(r"[^\w]+")
 
+# A data field as extract() reads it: indicator 1, indicator 2, (code, value) of every subfield.
+DataField = tuple[str, str, list[tuple[str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """The parts of a record :func:`extract` reads: the leader, the first of each control field, data fields.
+
+    Built from a pymarc record (:func:`fields_of`) or straight from ISO 2709 bytes
+    (:func:`server.catalog.scan.scan_utf8`), so the bulk import need not build pymarc objects.
+    """
+
+    leader: str
+    control: dict[str, str]
+    data: dict[str, list[DataField]]
+
+
+def fields_of(record: Record) -> Fields:
+    control: dict[str, str] = {}
+    data: dict[str, list[DataField]] = {}
+    for fld in record.fields:
+        if fld.is_control_field():
+            control.setdefault(fld.tag, fld.data or "")
+        else:
+            subfields = [(sf.code, sf.value) for sf in fld.subfields]
+            data.setdefault(fld.tag, []).append((fld.indicator1 or " ", fld.indicator2 or " ", subfields))
+    return Fields(str(record.leader) if record.leader is not None else "", control, data)
+
 
 def title_key(title: str) -> str:
     return " ".join(_NON_WORD.sub(" ", fold(title).replace("&", " and ")).split())[:255]
@@ -59,10 +88,10 @@ def _clean(value: str) -> str:
     return repair(value).strip().strip(_TRAILING).strip()
 
 
-def _subfields(record: Record, tag: str, codes: str) -> list[str]:
+def _subfields(fields: Fields, tag: str, codes: str) -> list[str]:
     values: list[str] = []
-    for fld in record.get_fields(tag):
-        parts = [sf.value for sf in fld.subfields if sf.code in codes]
+    for _ind1, _ind2, subfields in fields.data.get(tag, ()):
+        parts = [value for code, value in subfields if code in codes]
         if parts:
             values.append(_clean(" ".join(parts)))
     return values
@@ -71,10 +100,12 @@ def _subfields(record: Record, tag: str, codes: str) -> list[str]:
 def normalise_isbn(raw: str) -> str | None:
     """ISBN-13 without hyphens, or None; 893… is an EAN for other goods, never an ISBN."""
     candidate = raw.strip().split(" ")[0].replace("-", "")
-    if not stdnum_isbn.is_valid(candidate):
+    try:
+        compact: str = stdnum_isbn.validate(candidate)  # compacted and checked once
+    except ValidationError:
         return None
-    converted: str = stdnum_isbn.to_isbn13(candidate)
-    compact: str = stdnum_isbn.compact(converted)
+    if len(compact) == 10:
+        compact = stdnum_isbn.to_isbn13(compact)
     return compact if compact.startswith(("978", "979")) else None
 
 
@@ -86,50 +117,52 @@ def normalise_issn(raw: str) -> str | None:
     return compact
 
 
-def extract(record: Record) -> Extracted:
-    ctrl = record.get("001")
-    title_parts = _subfields(record, "245", "abnp")
+def extract(record: Record | Fields) -> Extracted:
+    fields = record if isinstance(record, Fields) else fields_of(record)
+    ctrl = fields.control.get("001")
+    title_parts = _subfields(fields, "245", "abnp")
     filing_title = ""
     volume = ""
-    f245 = record.get("245")
+    f245 = next(iter(fields.data.get("245", ())), None)
     if f245 is not None:
-        parts = [sf.value for sf in f245.subfields if sf.code in "anp"]
-        skip = int(f245.indicator2) if (f245.indicator2 or "").isdigit() else 0
+        _ind1, indicator2, subfields = f245
+        parts = [value for code, value in subfields if code in "anp"]
+        skip = int(indicator2) if indicator2.isdigit() else 0
         filing_title = _clean(" ".join(parts))
         if 0 < skip < len(filing_title) and parts and _clean(parts[0])[:skip].strip():
             filing_title = filing_title[skip:].strip()
-        volume = " ".join(_clean(sf.value) for sf in f245.subfields if sf.code in "n")
-    authors = _subfields(record, "100", "abcd") + _subfields(record, "110", "ab") + _subfields(record, "700", "abcd")
+        volume = " ".join(_clean(value) for code, value in subfields if code in "n")
+    authors = _subfields(fields, "100", "abcd") + _subfields(fields, "110", "ab") + _subfields(fields, "700", "abcd")
     subjects: list[str] = []
     for tag in ("600", "610", "650", "651"):
-        subjects += _subfields(record, tag, "abxyzv")
-    publisher = next(iter(_subfields(record, "264", "b") + _subfields(record, "260", "b")), "")
+        subjects += _subfields(fields, tag, "abxyzv")
+    publisher = next(iter(_subfields(fields, "264", "b") + _subfields(fields, "260", "b")), "")
     year: int | None = None
-    f008 = record.get("008")
-    if f008 is not None and f008.data is not None and f008.data[7:11].isdigit():
-        year = int(f008.data[7:11])
+    f008 = fields.control.get("008")
+    if f008 is not None and f008[7:11].isdigit():
+        year = int(f008[7:11])
     if year is None:
-        for date in _subfields(record, "264", "c") + _subfields(record, "260", "c"):
+        for date in _subfields(fields, "264", "c") + _subfields(fields, "260", "c"):
             match = _YEAR.search(date)
             if match:
                 year = int(match.group(1))
                 break
     language = None
-    if f008 is not None and f008.data is not None and len(f008.data) >= 38:
-        language = f008.data[35:38].strip() or None
+    if f008 is not None and len(f008) >= 38:
+        language = f008[35:38].strip() or None
     identifiers: list[tuple[str, str]] = []
-    for raw in _subfields(record, "020", "a"):
+    for raw in _subfields(fields, "020", "a"):
         value = normalise_isbn(raw)
         if value:
             identifiers.append(("isbn", value))
-    for raw in _subfields(record, "022", "a"):
+    for raw in _subfields(fields, "022", "a"):
         value = normalise_issn(raw)
         if value:
             identifiers.append(("issn", value))
-    for raw in _subfields(record, "010", "a"):
+    for raw in _subfields(fields, "010", "a"):
         identifiers.append(("lccn", raw.replace(" ", "")))
     return Extracted(
-        control_number=ctrl.data.strip() if ctrl is not None and ctrl.data else None,
+        control_number=ctrl.strip() if ctrl else None,
         title=" ".join(title_parts) or "(không nhan đề)",
         authors=authors,
         subjects=subjects,
@@ -138,7 +171,7 @@ def extract(record: Record) -> Extracted:
         language=language,
         identifiers=list(dict.fromkeys(identifiers)),
         filing_title=filing_title,
-        edition=next(iter(_subfields(record, "250", "a")), ""),
+        edition=next(iter(_subfields(fields, "250", "a")), ""),
         volume=volume,
-        material=str(record.leader)[6:8] if record.leader is not None else "",
+        material=fields.leader[6:8],
     )
