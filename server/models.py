@@ -35,6 +35,7 @@ from server.devices.models import (
     TelemetrySample,
     VisitorCount,
 )
+from server.ingest.models import AccountAccess, MqttAccount
 from server.libraries.models import (
     Closure,
     Library,
@@ -51,6 +52,7 @@ from server.staff.models import Role, StaffRole, StaffUser
 from server.union.models import HarvestSource, RecordMerge, SourceRecord
 
 __all__ = [
+    "AccountAccess",
     "AlarmClass",
     "AuditEntry",
     "Base",
@@ -83,6 +85,7 @@ __all__ = [
     "LoanPolicy",
     "LoanState",
     "Location",
+    "MqttAccount",
     "OpeningDay",
     "OutgoingMail",
     "Patron",

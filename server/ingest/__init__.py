@@ -5,16 +5,18 @@ Exceptions::
 
     IngestError (RuntimeError)
      ├── RejectEvent (.reason)     raised by a handler: the event is quarantined with that reason
-     └── BrokerConfigError         `thuvien mqtt config` cannot write a usable configuration
+     ├── BrokerConfigError         `thuvien mqtt config` cannot write a usable configuration
+     └── AccountError              `thuvien mqtt account ...` cannot do what was asked
 """
 
-from .errors import BrokerConfigError, IngestError, RejectEvent
+from .errors import AccountError, BrokerConfigError, IngestError, RejectEvent
 from .handlers import EventHandler, handler_for, register_handler, registered_kinds
 
 __all__ = [
     "IngestError",
     "RejectEvent",
     "BrokerConfigError",
+    "AccountError",
     "EventHandler",
     "register_handler",
     "handler_for",

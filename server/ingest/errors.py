@@ -17,3 +17,7 @@ class RejectEvent(IngestError):
 
 class BrokerConfigError(IngestError):
     """The broker configuration cannot be generated as asked."""
+
+
+class AccountError(IngestError):
+    """A library account that cannot be created or changed as asked (a sentence for the operator)."""
