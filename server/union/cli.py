@@ -19,8 +19,9 @@ from server.catalog.holdings import MAPPINGS
 from server.cli import load, open_database
 from server.db import Database, DatabaseError
 from server.union.errors import UnionError
-from server.union.harvest import add_source, harvest, merge_report, undo_merge
+from server.union.harvest import add_source, harvest
 from server.union.models import HarvestSource
+from server.union.review import confirm_merge, merge_report, undo_merge
 
 log = logging.getLogger(__name__)
 PROG = "thuvien union"
@@ -52,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     merges.add_argument("--json", action="store_true")
     undo = sub.add_parser("undo-merge", help="split a wrongly merged record out again")
     undo.add_argument("merge_id", type=int)
+    keep = sub.add_parser("confirm-merge", help="mark a merge as reviewed and kept")
+    keep.add_argument("merge_id", type=int)
     dump = sub.add_parser("dump", help="open-data dump of a library or of the province (MARCXML or JSON)")
     dump.add_argument("--library", help="ISIL; default the whole province")
     dump.add_argument("--format", choices=("xml", "json", "iso2709"), default="xml")
@@ -121,6 +124,9 @@ def _run(args: argparse.Namespace, db: Database) -> int:
             )
     elif args.action == "undo-merge":
         print(f"record split out as {undo_merge(db, args.merge_id)}")  # noqa: T201
+    elif args.action == "confirm-merge":
+        confirm_merge(db, args.merge_id)
+        print(f"merge {args.merge_id} confirmed")  # noqa: T201
     elif args.action == "dump":
         with args.output.open("wb") as out:
             count = export(db, out, args.format, args.library)

@@ -12,10 +12,10 @@ from server.web.core import PREFIX, STATIC
 
 def router() -> APIRouter:
     """Every staff page, one module per area."""
-    from server.web.pages import admin, auth, catalog, desk, devices, home, patrons, reports, tags
+    from server.web.pages import admin, auth, catalog, desk, devices, home, merges, patrons, reports, tags
 
     web = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for module in (auth, home, catalog, patrons, desk, devices, tags, reports, admin):
+    for module in (auth, home, catalog, merges, patrons, desk, devices, tags, reports, admin):
         web.include_router(module.router)
     return web
 

@@ -18,8 +18,9 @@ from server.catalog.models import BibRecord, Holding
 from server.catalog.service import delete_record
 from server.db import Database
 from server.union.errors import HarvestError
-from server.union.harvest import OaiHarvester, add_source, harvest, merge_report, undo_merge
+from server.union.harvest import OaiHarvester, add_source, harvest
 from server.union.models import RecordMerge, SourceRecord
+from server.union.review import merge_report, undo_merge
 from tests.catalog.helpers import add_libraries, make_record
 from tests.union.conftest import LiveServer
 from tests.union.labelled import originals, variants
