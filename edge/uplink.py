@@ -2,8 +2,10 @@
 
 paho-mqtt runs the network in its own thread and reconnects with backoff (``reconnect_delay_set``); every
 callback is wrapped so that an exception is logged and never kills that thread. A sender thread publishes the
-outbox's due rows at QoS 1, oldest first, with a bounded window of unconfirmed publishes; a row leaves the
-outbox only when the server's ``ack`` names its event_id. On every (re)connect the device re-subscribes, sends
+outbox's due rows at QoS 1, oldest first, with a bounded window of unconfirmed publishes; consecutive due rows
+of one topic go out together as one ``EventBatch`` message (up to ``event_batch`` events), so a backlog costs
+one MQTT round trip per batch rather than per event. A row leaves the outbox only when the server's ``ack``
+names its event_id. On every (re)connect the device re-subscribes, sends
 its retained ``online`` birth message and rewinds the outbox, because a restarted broker may have lost
 everything it held. ``TCP_NODELAY`` is set on the socket (Nagle + delayed ACK cost ~40 ms per exchange).
 
@@ -38,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from edge.config import ReadableFile, check_key_pair
 from edge.contract import (
+    MAX_BATCH_EVENTS,
     Ack,
     Command,
     CommandResult,
@@ -47,8 +50,9 @@ from edge.contract import (
     Telemetry,
     decode,
     encode,
+    encode_batch,
 )
-from edge.outbox import Outbox, OutboxError
+from edge.outbox import Outbox, OutboxError, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,9 @@ class MqttLinkSettings(BaseModel):
     session_expiry_s: int = Field(default=86_400, ge=0)
     window: int = Field(default=500, ge=1, le=100_000)  # unconfirmed QoS 1 publishes at a time
     batch: int = Field(default=200, ge=1, le=10_000)
+    # Events per message when several of one topic are due (an EventBatch); 1 = one event per message, for a
+    # server older than EventBatch (it would quarantine a batch unacknowledged, and the events would wait).
+    event_batch: int = Field(default=100, ge=1, le=MAX_BATCH_EVENTS)
 
     @model_validator(mode="after")
     def _key_pair(self) -> MqttLinkSettings:
@@ -247,7 +254,9 @@ class Uplink:
         offline = Status(device_id=self.topics.device_id, state="offline", reason="connection lost")
         client.will_set(self.topics.status, encode(offline), qos=1, retain=True)
         client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
-        client.max_inflight_messages_set(min(s.window, 65_535))
+        # The sender's own window bounds what is in flight; paho's limit would only add a scan of every
+        # unconfirmed message on each PUBACK (O(window) per message).
+        client.max_inflight_messages_set(0)
         client.max_queued_messages_set(0)
         client.on_socket_open = guarded(self._on_socket_open)
         client.on_socket_close = guarded(self._on_socket_close)
@@ -406,19 +415,20 @@ class Uplink:
         client = self._client
         assert client is not None
         sent: list[int] = []
-        for row in rows:
+        for chunk in _chunks(rows, self.settings.event_batch):
             with self._inflight_lock:
                 while self._inflight >= self.settings.window and self.connected.is_set():
                     self._inflight_lock.wait(0.5)
                 if not self.connected.is_set() or self._stopping.is_set():
                     break
                 self._inflight += 1
-            info = client.publish(row.topic, row.payload, qos=1)
+            payload = chunk[0].payload if len(chunk) == 1 else encode_batch([row.payload for row in chunk])
+            info = client.publish(chunk[0].topic, payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 with self._inflight_lock:
                     self._inflight = max(0, self._inflight - 1)
                 break
-            sent.append(row.seq)
+            sent.extend(row.seq for row in chunk)
         if sent:
             self.outbox.mark_sent(sent)
             self.counters["published"] += len(sent)
@@ -434,6 +444,17 @@ class Uplink:
         self._client = self._make_client()
         self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive)
         self._client.loop_start()
+
+
+def _chunks(rows: list[OutboxRow], size: int) -> list[list[OutboxRow]]:
+    """Consecutive rows of one topic, at most ``size`` at a time, in outbox order."""
+    chunks: list[list[OutboxRow]] = []
+    for row in rows:
+        if chunks and len(chunks[-1]) < size and chunks[-1][0].topic == row.topic:
+            chunks[-1].append(row)
+        else:
+            chunks.append([row])
+    return chunks
 
 
 def _now() -> dt.datetime:

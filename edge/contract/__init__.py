@@ -8,6 +8,7 @@ Topics, general to specific, the device id one whole level (Mosquitto ``%u`` pat
     <prefix>/<library>/<kind>/<device_id>/status          retained, QoS 1, also the Last Will ("offline")
     <prefix>/<library>/<kind>/<device_id>/telemetry       QoS 0
     <prefix>/<library>/<kind>/<device_id>/evt/<event>     QoS 1, from the durable outbox, idempotent by event_id
+                                                          (one Event, or an EventBatch of events of that kind)
     <prefix>/<library>/<kind>/<device_id>/res/<command>   QoS 1, a command's result
     <prefix>/<library>/<kind>/<device_id>/cmd/<command>   server -> device, QoS 1, with an id and an expiry
     <prefix>/<library>/<kind>/<device_id>/ack             server -> device, QoS 1, the event ids the server stored
@@ -23,17 +24,24 @@ from .errors import ContractError, PayloadError, TopicError
 from .payloads import (
     COMMAND_NAMES,
     EVENT_KINDS,
+    MAX_BATCH_EVENTS,
     SCHEMA_VERSION,
     Ack,
     Command,
     CommandResult,
     Event,
+    EventBatch,
     ReaderHealth,
     Status,
     Telemetry,
+    batch_events,
     decode,
     encode,
+    encode_batch,
+    is_batch,
     new_event_id,
+    parse_json,
+    validate,
 )
 from .topics import DEVICE_KINDS, Channel, DeviceTopics, ParsedTopic, library_level, parse_topic, server_filters
 
@@ -43,18 +51,25 @@ __all__ = [
     "TopicError",
     "SCHEMA_VERSION",
     "EVENT_KINDS",
+    "MAX_BATCH_EVENTS",
     "COMMAND_NAMES",
     "DEVICE_KINDS",
     "Ack",
     "Command",
     "CommandResult",
     "Event",
+    "EventBatch",
     "ReaderHealth",
     "Status",
     "Telemetry",
+    "batch_events",
     "decode",
     "encode",
+    "encode_batch",
+    "is_batch",
     "new_event_id",
+    "parse_json",
+    "validate",
     "Channel",
     "DeviceTopics",
     "ParsedTopic",

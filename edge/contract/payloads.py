@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -65,6 +66,19 @@ class Event(Payload):
     data: dict[str, Any] = Field(default_factory=dict)
 
     _aware_time = field_validator("occurred_at")(_aware)
+
+
+MAX_BATCH_EVENTS = 1000
+
+
+class EventBatch(Payload):
+    """Several events of one kind in one message, on their ``evt/<kind>`` topic, oldest first.
+
+    An outbox with a backlog sends them so (one MQTT message, one PUBACK, one ack for up to
+    :data:`MAX_BATCH_EVENTS` events); each event is stored, checked and acknowledged as if it had come alone.
+    A server that predates batches does not understand them: see ``event_batch`` in the uplink settings."""
+
+    events: list[Event] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 
 
 class Status(Payload):
@@ -142,18 +156,54 @@ def encode(payload: Payload) -> bytes:
     return payload.model_dump_json(exclude_none=True).encode("utf-8")
 
 
+def encode_batch(events: Sequence[bytes]) -> bytes:
+    """The :class:`EventBatch` payload of events already encoded by :func:`encode` (not encoded again)."""
+    if not 1 <= len(events) <= MAX_BATCH_EVENTS:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH_EVENTS} events, not {len(events)}")
+    return b'{"v":%d,"events":[' % SCHEMA_VERSION + b",".join(events) + b"]}"
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """The JSON document of a payload; :class:`PayloadError` ``malformed_json``."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("malformed_json", f"payload is not JSON: {exc}") from None
+
+
+def is_batch(document: Any) -> bool:
+    """Whether a parsed ``evt`` payload is an :class:`EventBatch` rather than a single :class:`Event`."""
+    return isinstance(document, dict) and "events" in document and "event_id" not in document
+
+
+def batch_events(document: Any) -> list[Any]:
+    """The events of an :class:`EventBatch` document, unchecked (check each with :func:`validate`, so that one
+    bad event does not condemn the others); :class:`PayloadError` when the envelope itself is wrong."""
+    _check_envelope(document)
+    events = document.get("events")
+    if set(document) - {"v", "events"} or not isinstance(events, list) or not 1 <= len(events) <= MAX_BATCH_EVENTS:
+        raise PayloadError("invalid_payload", f"EventBatch: events must be a list of 1 to {MAX_BATCH_EVENTS} "
+                                              "events, and nothing else besides v")
+    return events
+
+
 def decode(cls: type[P], raw: bytes | str) -> P:
     """Parse ``raw`` as ``cls``; :class:`PayloadError` with reason ``malformed_json``, ``unknown_version``
     or ``invalid_payload``."""
-    try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadError("malformed_json", f"payload is not JSON: {exc}") from None
+    return validate(cls, parse_json(raw))
+
+
+def _check_envelope(document: Any) -> None:
     if not isinstance(document, dict):
         raise PayloadError("invalid_payload", f"payload is a JSON {type(document).__name__}, not an object")
     version = document.get("v")
     if version not in KNOWN_VERSIONS or isinstance(version, bool):
         raise PayloadError("unknown_version", f"schema version {version!r} is not one of {sorted(KNOWN_VERSIONS)}")
+
+
+def validate(cls: type[P], document: Any) -> P:
+    """Check a parsed JSON document as ``cls`` (see :func:`decode`)."""
+    _check_envelope(document)
     try:
         return cls.model_validate(document)
     except ValidationError as exc:

@@ -1,15 +1,19 @@
 """Turning a batch of MQTT messages into database rows, exactly once, in one transaction.
 
-Events are stored by ``event_id`` (a redelivered event is recognised and only acknowledged again); each
-event's handler runs in the same transaction. What cannot be applied is stored *quarantined* with a reason,
+Events are stored by ``event_id`` with ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING``, and only
+the events that statement newly inserted reach their handler, in the same transaction (a redelivered event, or
+one another server process stored at the same moment, is only acknowledged again). A message on an
+``evt/<kind>`` topic holds one event or an ``EventBatch`` of several; each event of a batch is checked,
+stored and acknowledged as if it had come alone. What cannot be applied is stored *quarantined* with a reason,
 never dropped silently and never applied later by accident: malformed JSON, an unknown schema version, an
 invalid payload, an unknown or retired device, a device publishing on another device's topic (or its topic's
 library or kind not matching the registry), an event older than ``max_event_age`` (a replay) or dated further
 ahead than ``max_clock_skew`` (a device clock hours off). Quarantined events are acknowledged too: they are
 stored, and staff review them (``GET /api/v1/devices/quarantine``).
 
-If a batch fails as a whole (for example another server process stored one of its events at the same moment),
-each message is processed again in its own transaction, so one bad message never blocks the others.
+If a batch fails as a whole (a poisoned event the database refuses), each message is processed again in its own
+transaction, and an ``EventBatch`` that fails even alone event by event, so one bad event never blocks or rolls
+back the others.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -36,9 +41,13 @@ from edge.contract import (
     Status,
     Telemetry,
     TopicError,
+    batch_events,
     decode,
+    is_batch,
     library_level,
+    parse_json,
     parse_topic,
+    validate,
 )
 from server.db import Database, utcnow
 from server.devices.models import (
@@ -79,6 +88,27 @@ class _Known:
     library: str  # topic level of the device's library
 
 
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One event as it arrived: alone in its message, or inside an ``EventBatch``."""
+
+    message: Incoming
+    topic: ParsedTopic
+    event: Event | None = None
+    error: PayloadError | None = None
+    raw: bytes = b""  # what to keep when the event is unreadable
+    ack_ids: tuple[str, ...] = ()  # what to acknowledge when it is unreadable
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What to do with a row once the insert tells whether it is new."""
+
+    unit: _Unit
+    entry: _Known | None
+    quarantine: tuple[str, str] | None  # (reason code, sentence) decided before the insert
+
+
 class Processor:
     """Applies batches of messages to a :class:`Database`; safe to run in several processes at once."""
 
@@ -112,22 +142,34 @@ class Processor:
             log.exception("batch of %d failed; retrying message by message", len(batch))
         outcome = Outcome()
         for message in batch:
-            outcome_one = Outcome()
-            try:
-                with self.db.write() as session:
-                    self._apply(session, [message], outcome_one)
-            except IntegrityError:
-                # Stored meanwhile by another consumer: acknowledging is right, applying again is not.
-                outcome_one = Outcome()
-                event_id = _event_id_of(message.payload)
-                parsed = _parse(message.topic)
-                if event_id and parsed is not None:
-                    outcome_one.acks[_ack_topic(parsed)] = [event_id]
-                outcome_one.counters["duplicate"] += 1
-            except Exception as exc:
-                outcome_one = self._unstorable(message, exc)
-            _merge(outcome, outcome_one)
+            _merge(outcome, self._alone(message))
         return outcome
+
+    def _alone(self, message: Incoming) -> Outcome:
+        """One message in its own transaction; an ``EventBatch`` that fails even so, event by event."""
+        outcome = Outcome()
+        try:
+            with self.db.write() as session:
+                self._apply(session, [message], outcome)
+            return outcome
+        except Exception as exc:
+            singles = _split(message)
+            if singles is not None:
+                log.info("a batch of %d events on %s failed (%s); storing its events one by one",
+                         len(singles), message.topic, type(exc).__name__)
+                outcome = Outcome()
+                for single in singles:
+                    _merge(outcome, self._alone(single))
+                return outcome
+            if isinstance(exc, IntegrityError):
+                # Stored meanwhile through another path: acknowledging is right, applying again is not.
+                outcome = Outcome()
+                parsed = _parse(message.topic)
+                if parsed is not None:
+                    _ack(outcome, parsed, _ids_of_payload(message.payload))
+                outcome.counters["duplicate"] += 1
+                return outcome
+            return self._unstorable(message, exc)
 
     def _unstorable(self, message: Incoming, exc: Exception) -> Outcome:
         """A message the database refuses even alone (say a NUL character PostgreSQL's jsonb rejects):
@@ -139,25 +181,20 @@ class Processor:
             outcome.counters["dropped.unstorable"] += 1
             return outcome
         reason = f"unstorable: the database refused it: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-        event_id = _event_id_of(message.payload)
         text_payload = message.payload[:4000].decode("utf-8", "replace").replace("\x00", "<NUL>")
         row = {
-            "event_id": _quarantine_id(message),
+            "event_id": _quarantine_id(message.topic, message.payload),
             "device_id": parsed.device_id[:64],
             "kind": (parsed.name or "unknown")[:32],
             "occurred_at": self.now(),
             "received_at": message.received_at,
-            "payload": {"topic": message.topic, "escaped": text_payload},
+            "payload": json.dumps({"topic": message.topic, "escaped": text_payload}),
             "status": EventStatus.QUARANTINED.value,
             "reason": reason[:2000],
         }
-        known = False
         try:
             with self.db.write() as session:
-                existing = session.scalar(select(DeviceEvent.id).where(DeviceEvent.event_id == row["event_id"]))
-                known = existing is not None
-                if not known:
-                    _insert_events(session, [row])
+                known = not _insert_events(session, [row])
         except Exception:
             log.exception("message on %s could not be stored even quarantined; it will be redelivered",
                           message.topic)
@@ -168,8 +205,7 @@ class Processor:
         else:
             log.error("event on %s quarantined as unstorable: %s", message.topic, exc)
             outcome.counters["quarantined.unstorable"] += 1
-        if event_id is not None:
-            outcome.acks[_ack_topic(parsed)] = [event_id]
+        _ack(outcome, parsed, _ids_of_payload(message.payload))
         return outcome
 
     # -- one transaction -------------------------------------------------------------------------------------
@@ -214,63 +250,61 @@ class Processor:
         known: dict[str, _Known],
         outcome: Outcome,
     ) -> None:
-        decoded: list[tuple[Incoming, ParsedTopic, Event | None, PayloadError | None]] = []
-        candidate_ids: set[str] = set()
-        for message, topic in events:
-            try:
-                event: Event | None = decode(Event, message.payload)
-                error = None
-            except PayloadError as exc:
-                event, error = None, exc
-            decoded.append((message, topic, event, error))
-            candidate_ids.add(event.event_id if event is not None else _quarantine_id(message))
-        stored = set(
-            session.scalars(select(DeviceEvent.event_id).where(DeviceEvent.event_id.in_(candidate_ids))).all()
-        )
         now = self.now()
         rows: list[dict[str, Any]] = []
-        for message, topic, event, error in decoded:
-            ack_topic = _ack_topic(topic)
-            if event is None:
-                assert error is not None
-                event_id = _event_id_of(message.payload)
-                qid = _quarantine_id(message)
-                if qid not in stored:
-                    stored.add(qid)
-                    rows.append(_quarantined(qid, topic, message, error.reason, str(error), now))
-                    outcome.counters[f"quarantined.{error.reason}"] += 1
+        plans: list[_Plan] = []
+        seen: set[str] = set()
+        for message, topic in events:
+            for unit in _units(message, topic):
+                event = unit.event
+                if event is None:
+                    assert unit.error is not None
+                    _ack(outcome, topic, unit.ack_ids)
+                    error = unit.error
+                    row = _quarantined(_quarantine_id(message.topic, unit.raw), topic, message, unit.raw,
+                                       error.reason, str(error), now)
+                    plan = _Plan(unit, None, (error.reason, str(error)))
                 else:
+                    _ack(outcome, topic, (event.event_id,))
+                    entry = known.get(topic.device_id)
+                    reason = self._check(topic, event, entry, now)
+                    row = {
+                        "event_id": event.event_id,
+                        "device_id": event.device_id,
+                        "kind": event.kind,
+                        "occurred_at": event.occurred_at,
+                        "received_at": message.received_at,
+                        "payload": event.model_dump_json(),
+                        "status": EventStatus.APPLIED.value,
+                        "reason": None,
+                    }
+                    if reason is not None:
+                        _quarantine(row, f"{reason[0]}: {reason[1]}")
+                    plan = _Plan(unit, entry, reason)
+                if row["event_id"] in seen:
                     outcome.counters["duplicate"] += 1
-                if event_id is not None:
-                    outcome.acks.setdefault(ack_topic, []).append(event_id)
-                continue
-            outcome.acks.setdefault(ack_topic, []).append(event.event_id)
-            if event.event_id in stored:
+                    continue
+                seen.add(row["event_id"])
+                rows.append(row)
+                plans.append(plan)
+        new = _insert_events(session, rows)
+        refused: list[dict[str, Any]] = []
+        for row, plan in zip(rows, plans, strict=True):
+            if row["event_id"] not in new:
                 outcome.counters["duplicate"] += 1
                 continue
-            stored.add(event.event_id)
-            entry = known.get(topic.device_id)
-            reason = self._check(topic, event, entry, now)
-            row: dict[str, Any] = {
-                "event_id": event.event_id,
-                "device_id": event.device_id,
-                "kind": event.kind,
-                "occurred_at": event.occurred_at,
-                "received_at": message.received_at,
-                "payload": event.model_dump(mode="json"),
-                "status": EventStatus.APPLIED.value,
-                "reason": None,
-            }
-            rows.append(row)
-            if reason is not None:
-                _quarantine(row, f"{reason[0]}: {reason[1]}")
-                outcome.counters[f"quarantined.{reason[0]}"] += 1
-                log.warning("event %s from %s quarantined: %s", event.event_id, topic.device_id, reason[1])
+            if plan.quarantine is not None:
+                outcome.counters[f"quarantined.{plan.quarantine[0]}"] += 1
+                if plan.unit.event is not None:
+                    log.warning("event %s from %s quarantined: %s", row["event_id"], plan.unit.topic.device_id,
+                                plan.quarantine[1])
                 continue
-            assert entry is not None
+            event, entry = plan.unit.event, plan.entry
+            assert event is not None and entry is not None
             device = entry.device
-            if device.last_seen_at is None or device.last_seen_at < message.received_at:
-                device.last_seen_at = message.received_at
+            received_at = plan.unit.message.received_at
+            if device.last_seen_at is None or device.last_seen_at < received_at:
+                device.last_seen_at = received_at
             handler = handler_for(event.kind)
             if handler is None:
                 outcome.counters["applied"] += 1
@@ -280,15 +314,23 @@ class Processor:
                     handler(session, device, event)
                     session.flush()
             except RejectEvent as exc:
-                _quarantine(row, f"rejected: {exc.reason}")
+                refused.append({"b_event_id": event.event_id, "b_reason": f"rejected: {exc.reason}"[:2000]})
                 outcome.counters["quarantined.rejected"] += 1
             except Exception as exc:
                 log.exception("handler of %s failed on event %s", event.kind, event.event_id)
-                _quarantine(row, f"handler_failed: {type(exc).__name__}: {exc}")
+                refused.append({"b_event_id": event.event_id,
+                                "b_reason": f"handler_failed: {type(exc).__name__}: {exc}"[:2000]})
                 outcome.counters["quarantined.handler_failed"] += 1
             else:
                 outcome.counters["applied"] += 1
-        _insert_events(session, rows)
+        if refused:
+            table = cast(Table, DeviceEvent.__table__)
+            session.execute(
+                update(table)
+                .where(table.c.event_id == bindparam("b_event_id"))
+                .values(status=EventStatus.QUARANTINED, reason=bindparam("b_reason")),
+                refused,
+            )
 
     def _check(
         self, topic: ParsedTopic, event: Event, entry: _Known | None, now: dt.datetime
@@ -412,19 +454,67 @@ def _ack_topic(topic: ParsedTopic) -> str:
     return f"{topic.prefix}/{topic.library}/{topic.kind}/{topic.device_id}/ack"
 
 
-def _quarantine_id(message: Incoming) -> str:
+def _quarantine_id(topic: str, raw: bytes) -> str:
     """A stable id for a payload without a usable event_id (a resend maps to the same row)."""
-    digest = hashlib.sha256(message.topic.encode() + b"\0" + message.payload).hexdigest()
+    digest = hashlib.sha256(topic.encode() + b"\0" + raw).hexdigest()
     return "q-" + digest[:60]
 
 
-def _event_id_of(payload: bytes) -> str | None:
+def _units(message: Incoming, topic: ParsedTopic) -> list[_Unit]:
+    """The events of a message on an ``evt`` topic, each decoded on its own."""
     try:
-        document = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+        document = parse_json(message.payload)
+        if not is_batch(document):
+            return [_Unit(message, topic, event=validate(Event, document))]
+        elements = batch_events(document)
+    except PayloadError as exc:
+        return [_Unit(message, topic, error=exc, raw=message.payload, ack_ids=_ids_of_payload(message.payload))]
+    units: list[_Unit] = []
+    for element in elements:
+        try:
+            units.append(_Unit(message, topic, event=validate(Event, element)))
+        except PayloadError as exc:
+            raw = json.dumps(element, sort_keys=True, ensure_ascii=False).encode()
+            units.append(_Unit(message, topic, error=exc, raw=raw, ack_ids=_ids_of(element)))
+    return units
+
+
+def _split(message: Incoming) -> list[Incoming] | None:
+    """An ``EventBatch`` message as one message per event (None for anything else)."""
+    try:
+        document = parse_json(message.payload)
+        if not is_batch(document):
+            return None
+        elements = batch_events(document)
+    except PayloadError:
         return None
-    value = document.get("event_id") if isinstance(document, dict) else None
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+    return [
+        Incoming(message.topic, json.dumps(e, ensure_ascii=False).encode(), message.received_at, message.token)
+        for e in elements
+    ]
+
+
+def _ids_of(document: Any) -> tuple[str, ...]:
+    """The usable event ids in an event (or batch) document that is otherwise unreadable."""
+    if not isinstance(document, dict):
+        return ()
+    if is_batch(document):
+        events = document.get("events")
+        return tuple(i for e in events for i in _ids_of(e)) if isinstance(events, list) else ()
+    value = document.get("event_id")
+    return (value,) if isinstance(value, str) and 0 < len(value) <= 64 else ()
+
+
+def _ids_of_payload(payload: bytes) -> tuple[str, ...]:
+    try:
+        return _ids_of(json.loads(payload))
+    except (ValueError, UnicodeDecodeError):
+        return ()
+
+
+def _ack(outcome: Outcome, topic: ParsedTopic, event_ids: Sequence[str]) -> None:
+    if event_ids:
+        outcome.acks.setdefault(_ack_topic(topic), []).extend(event_ids)
 
 
 def _quarantine(row: dict[str, Any], reason: str) -> None:
@@ -432,47 +522,52 @@ def _quarantine(row: dict[str, Any], reason: str) -> None:
     row["reason"] = reason[:2000]
 
 
-_COPY_PG = (
-    "COPY device_events (event_id, device_id, kind, occurred_at, received_at, payload, status, reason) FROM STDIN"
-)
+# One statement for a whole batch: rows that are new come back; an event_id stored before (or by another server
+# process at the same moment) is skipped, never an error that would fail the batch.
+_INSERT_PG = """
+INSERT INTO device_events (event_id, device_id, kind, occurred_at, received_at, payload, status, reason)
+SELECT e, d, k, o, r, p::jsonb, s, q
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
+            %s::text[]) AS u(e, d, k, o, r, p, s, q)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+_COLUMNS = ("event_id", "device_id", "kind", "occurred_at", "received_at", "payload", "status", "reason")
 
 
-def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert event rows in bulk: ORM objects per event cost more than the database does."""
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert event rows (``payload`` as JSON text) unless their event_id is stored; the ids inserted."""
     if not rows:
-        return
+        return set()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        from psycopg.types.json import Jsonb
-
-        # COPY is the cheapest way into PostgreSQL; a duplicate event_id (another consumer stored it in the
-        # meantime) fails the whole batch, which process() then retries message by message.
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(_COPY_PG) as copy:
-            for r in rows:
-                copy.write_row(
-                    (r["event_id"], r["device_id"], r["kind"], r["occurred_at"], r["received_at"],
-                     Jsonb(r["payload"]), r["status"], r["reason"])
-                )
-        return
-    session.execute(insert(DeviceEvent), [{**r, "status": EventStatus(r["status"])} for r in rows])
+        cursor.execute(_INSERT_PG, [[r[c] for r in rows] for c in _COLUMNS])
+        return {row[0] for row in cursor.fetchall()}
+    statement = (
+        sqlite_insert(DeviceEvent)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(DeviceEvent.event_id)
+    )
+    values = [{**r, "payload": json.loads(r["payload"]), "status": EventStatus(r["status"])} for r in rows]
+    return set(session.scalars(statement, values).all())
 
 
 def _quarantined(
-    qid: str, topic: ParsedTopic, message: Incoming, reason: str, detail: str, now: dt.datetime
+    qid: str, topic: ParsedTopic, message: Incoming, raw: bytes, reason: str, detail: str, now: dt.datetime
 ) -> dict[str, Any]:
     try:
-        document: Any = json.loads(message.payload)
+        document: Any = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         document = None
-    payload = document if isinstance(document, dict) else {"raw": message.payload[:4000].decode("utf-8", "replace")}
+    payload = document if isinstance(document, dict) else {"raw": raw[:4000].decode("utf-8", "replace")}
     return {
         "event_id": qid,
         "device_id": topic.device_id[:64],
         "kind": (topic.name or "unknown")[:32],
         "occurred_at": now,
         "received_at": message.received_at,
-        "payload": {"topic": message.topic, "document": payload},
+        "payload": json.dumps({"topic": message.topic, "document": payload}),
         "status": EventStatus.QUARANTINED.value,
         "reason": f"{reason}: {detail}"[:2000],
     }

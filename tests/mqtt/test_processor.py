@@ -187,7 +187,7 @@ def test_status_telemetry_and_results_update_the_registry(registry: Database) ->
         assert device is not None and device.state is DeviceState.OFFLINE
 
 
-def test_a_batch_that_collides_with_another_consumer_falls_back_per_message(registry: Database) -> None:
+def test_a_batch_that_collides_with_another_consumer_stores_the_rest(registry: Database) -> None:
     shared = _event()
     other = Processor(registry)
     other.process([_msg(K1.event("checkout"), shared)])
