@@ -89,7 +89,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/status.db"
         seed(url)
-        with sip2_server(url) as ours_port, pysip2_server() as theirs_port:
+        with sip2_server(url) as server, pysip2_server() as theirs_port:
+            ours_port = server.port
             asyncio.run(measure(ours_port, 1, True))
             asyncio.run(measure(theirs_port, 1, False))
             for connections in LEVELS:

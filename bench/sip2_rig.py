@@ -6,10 +6,12 @@ import asyncio
 import datetime as dt
 import logging
 import multiprocessing as mp
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -44,19 +46,22 @@ def seed(url: str) -> None:
     db.dispose()
 
 
-def _serve(url: str, conn: Connection) -> None:
+def _serve(url: str, workers: int, conn: Connection) -> None:
     logging.disable(logging.WARNING)
-    from server.settings import DatabaseSettings, ServerSettings, Sip2Settings
+    from server.settings import DatabaseSettings, LoggingSettings, ServerSettings, Sip2Settings
     from server.sip2.server import Sip2Server
+    from server.sip2.workers import Sip2Workers
 
     async def main() -> None:
         settings = ServerSettings(
             demo=True,
             database=DatabaseSettings(url=url, pool_size=25),
-            sip2=Sip2Settings(host="127.0.0.1", port=0, idle_timeout_seconds=600),
+            sip2=Sip2Settings(host="127.0.0.1", port=0, idle_timeout_seconds=600, workers=workers),
+            logging=LoggingSettings(level="ERROR"),  # worker processes configure their logging from this
         )
         db = Database(url, pool_size=25)
-        server = Sip2Server(settings, db, workers=25)
+        # The same choice as `thuvien server` (server.sip2.workers.sip2_service), with a larger pool.
+        server = Sip2Workers(settings) if workers > 1 else Sip2Server(settings, db, threads=25)
         await server.start()
         conn.send(server.port)
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)
@@ -66,17 +71,46 @@ def _serve(url: str, conn: Connection) -> None:
     asyncio.run(main())
 
 
+class ServerProcess:
+    """Our SIP2 server in a child process: its port and the CPU time its process tree has used."""
+
+    def __init__(self, process: BaseProcess, port: int) -> None:
+        self.process, self.port = process, port
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process and its workers so far (Linux /proc; NaN elsewhere)."""
+        assert self.process.pid is not None
+        return sum(_cpu(pid) for pid in _tree(self.process.pid))
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        for child in children.read_text().split():
+            found += _tree(int(child))
+    return found
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def sip2_server(url: str) -> Iterator[int]:
-    """Our SIP2 server over ``url`` in a separate process (its own GIL); yields the port."""
+def sip2_server(url: str, workers: int = 1) -> Iterator[ServerProcess]:
+    """Our SIP2 server over ``url`` in a separate process (its own GIL), with ``workers`` listener processes."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=_serve, args=(url, child), daemon=True)
+    process = ctx.Process(target=_serve, args=(url, workers, child), daemon=False)
     process.start()
     try:
-        if not parent.poll(60):
-            raise RuntimeError("the SIP2 server process did not start within 60 s")
-        yield int(parent.recv())
+        if not parent.poll(120):
+            raise RuntimeError("the SIP2 server process did not start within 120 s")
+        yield ServerProcess(process, int(parent.recv()))
     finally:
         parent.send("stop")
         process.join(30)

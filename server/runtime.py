@@ -36,9 +36,9 @@ def background_services(settings: ServerSettings, db: Database) -> list[Service]
     """The services this configuration enables, each imported only when enabled."""
     services: list[Service] = []
     if settings.sip2.enabled:
-        from server.sip2.server import Sip2Server
+        from server.sip2.workers import sip2_service
 
-        services.append(Sip2Server(settings, db))
+        services.append(sip2_service(settings, db))
     from server.circulation.jobs import AnonymiseJob
 
     services.append(AnonymiseJob(settings, db))

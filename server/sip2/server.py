@@ -74,15 +74,17 @@ class Sip2Server:
         accounts: Sip2AccountService | None = None,
         host: str | None = None,
         port: int | None = None,
-        workers: int | None = None,
+        threads: int | None = None,
         max_connections: int = MAX_CONNECTIONS,
+        reuse_port: bool = False,
     ) -> None:
         self.settings = settings
         self.host = host if host is not None else settings.sip2.host
         self.requested_port = port if port is not None else settings.sip2.port
         self.handler = Sip2Handler(service or CirculationService(db, settings), accounts or Sip2AccountService(db))
-        self.workers = workers or max(4, min(32, settings.database.pool_size * 2))
+        self.threads = threads or max(4, min(32, settings.database.pool_size * 2))
         self.max_connections = max_connections
+        self.reuse_port = reuse_port  # several worker processes listen on the one port (server.sip2.workers)
         self._executor: ThreadPoolExecutor | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -107,9 +109,14 @@ class Sip2Server:
         return context
 
     async def start(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sip2")
+        self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="sip2")
         self._server = await asyncio.start_server(
-            self._accept, self.host, self.requested_port, ssl=self._ssl_context(), backlog=2048
+            self._accept,
+            self.host,
+            self.requested_port,
+            ssl=self._ssl_context(),
+            backlog=2048,
+            reuse_port=self.reuse_port or None,
         )
         log.info("SIP2 listening on %s:%d%s", self.host, self.port, " (TLS)" if self.settings.sip2.tls_cert else "")
 
