@@ -21,6 +21,7 @@ from server.circulation.results import (
     CheckoutResult,
     HoldResult,
     ItemInformation,
+    ItemPropertiesChange,
     LoanChange,
     PaymentResult,
     RenewAllResult,
@@ -127,6 +128,21 @@ class HoldIn(BaseModel):
     record_id: int | None = None
     pickup_library_isil: str | None = None
     specific_item: bool = False
+    expires_at: dt.datetime | None = None
+
+
+class HoldChangeIn(BaseModel):
+    """Only what is given changes; ``specific_item`` true needs ``item_barcode``, a copy of the hold's title."""
+
+    patron_card: str = Field(min_length=1, max_length=64)
+    pickup_library_isil: str | None = None
+    expires_at: dt.datetime | None = None
+    specific_item: bool | None = None
+    item_barcode: str | None = Field(default=None, max_length=64)
+
+
+class ItemPropertiesIn(BaseModel):
+    properties: str = Field(max_length=255)
 
 
 class PaymentIn(BaseModel):
@@ -227,6 +243,7 @@ def place_hold(body: HoldIn, service: ServiceDep, db: DatabaseDep, key: KeyHeade
             record_id=body.record_id,
             pickup_library_id=library_id(db, body.pickup_library_isil),
             specific_item=body.specific_item,
+            expires_at=_aware(body.expires_at),
             channel="api",
             key=_key(key),
         )
@@ -238,6 +255,25 @@ def place_hold(body: HoldIn, service: ServiceDep, db: DatabaseDep, key: KeyHeade
 def cancel_hold(hold_id: int, patron_card: str, service: ServiceDep) -> HoldResult:
     try:
         return service.cancel_hold(patron_card, hold_id=hold_id, channel="api")
+    except errors.CirculationError as exc:
+        raise http_error(exc) from exc
+
+
+@router.patch("/holds/{hold_id}", response_model=HoldResult)
+def change_hold(
+    hold_id: int, body: HoldChangeIn, service: ServiceDep, db: DatabaseDep, key: KeyHeader = None
+) -> HoldResult:
+    try:
+        return service.change_hold(
+            body.patron_card,
+            hold_id=hold_id,
+            item_barcode=body.item_barcode,
+            pickup_library_id=library_id(db, body.pickup_library_isil),
+            expires_at=_aware(body.expires_at),
+            specific_item=body.specific_item,
+            channel="api",
+            key=_key(key),
+        )
     except errors.CirculationError as exc:
         raise http_error(exc) from exc
 
@@ -262,6 +298,16 @@ def pay_fee(body: PaymentIn, service: ServiceDep, key: KeyHeader = None) -> Paym
 def item_information(barcode: str, service: ServiceDep) -> ItemInformation:
     try:
         return service.item_information(barcode)
+    except errors.CirculationError as exc:
+        raise http_error(exc) from exc
+
+
+@router.put("/items/{barcode}/properties", response_model=ItemPropertiesChange)
+def set_item_properties(
+    barcode: str, body: ItemPropertiesIn, service: ServiceDep, actor: StaffDep
+) -> ItemPropertiesChange:
+    try:
+        return service.set_item_properties(barcode, body.properties, channel="api", actor=actor)
     except errors.CirculationError as exc:
         raise http_error(exc) from exc
 

@@ -12,7 +12,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, or_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, enum_column, utcnow
@@ -108,7 +108,11 @@ class HoldState(StrEnum):
 
 
 class Hold(Base):
-    """A patron's request for a title (or a specific item), trapped on return and kept on the hold shelf."""
+    """A patron's request for a title (or a specific item), trapped on return and kept on the hold shelf.
+
+    ``expires_at`` is when the hold lapses: while waiting, the date the patron no longer wants it after (may
+    be unset; see :func:`still_wanted`); once trapped, the last day it is kept on the hold shelf.
+    """
 
     __tablename__ = "holds"
     __table_args__ = (Index("ix_holds_record_state", "record_id", "state"),)
@@ -123,6 +127,11 @@ class Hold(Base):
     trapped_at: Mapped[dt.datetime | None]
     expires_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+
+
+def still_wanted(now: dt.datetime) -> ColumnElement[bool]:
+    """Condition on waiting holds: the patron still wants the title at ``now`` (no date, or not yet past it)."""
+    return or_(Hold.expires_at.is_(None), Hold.expires_at > now)
 
 
 class FeeKind(StrEnum):

@@ -47,7 +47,16 @@ from server.circulation.errors import (
     PaymentRefused,
     RenewalRefused,
 )
-from server.circulation.models import ClientTransaction, Fee, Hold, HoldState, Loan, LoanState, Payment
+from server.circulation.models import (
+    ClientTransaction,
+    Fee,
+    Hold,
+    HoldState,
+    Loan,
+    LoanState,
+    Payment,
+    still_wanted,
+)
 from server.circulation.reference import ReferenceCache
 from server.circulation.results import (
     CheckinResult,
@@ -118,6 +127,12 @@ def _standing(session: Session, patron_id: int) -> tuple[int, int, bool]:
     blocked = select(PatronBlock.id).where(PatronBlock.patron_id == patron_id, PatronBlock.lifted_at.is_(None)).exists()
     row = session.execute(select(owed, count, blocked)).one()
     return int(row[0] or 0), int(row[1] or 0), bool(row[2])
+
+
+def _hold_settings(hold: Hold) -> dict[str, object]:
+    """What :meth:`CirculationService.change_hold` may change, as the audit log records it."""
+    expires = hold.expires_at.isoformat() if hold.expires_at is not None else None
+    return {"pickup_library_id": hold.pickup_library_id, "expires_at": expires, "item_id": hold.item_id}
 
 
 def _sqlite_writer(db: Database) -> threading.Lock:
@@ -585,6 +600,7 @@ class CirculationService:
                     Hold.state == HoldState.WAITING,
                     Hold.patron_id != patron.id,
                     (Hold.item_id.is_(None)) | (Hold.item_id == item.id),
+                    still_wanted(now),
                 )
             )
             if others_waiting:
@@ -741,6 +757,7 @@ class CirculationService:
                     .where(
                         Hold.record_id == hold.record_id,
                         Hold.state == HoldState.WAITING,
+                        still_wanted(self.clock()),
                         (Hold.placed_at < hold.placed_at) | ((Hold.placed_at == hold.placed_at) & (Hold.id < hold.id)),
                     )
                 )
@@ -829,10 +846,12 @@ class CirculationService:
         record_id: int | None = None,
         pickup_library_id: int | None = None,
         specific_item: bool = False,
+        expires_at: dt.datetime | None = None,
         channel: str = "desk",
         key: str | None = None,
     ) -> HoldResult:
-        """Request a title (any copy) or, with ``specific_item``, that very copy; pickup at a library."""
+        """Request a title (any copy) or, with ``specific_item``, that very copy; pickup at a library;
+        ``expires_at``: not wanted after then (passed over when a copy comes back later)."""
 
         def body(session: Session) -> HoldResult:
             patron = self._patron(session, patron_card, lock=True)
@@ -840,6 +859,7 @@ class CirculationService:
             rec_id = item.record_id if item is not None else record_id
             if rec_id is None or session.get(BibRecord, rec_id) is None:
                 raise HoldRefused(detail="no title given")
+            expires = self._hold_expiry(expires_at)
             policy = self._policy(session, patron.home_library_id, patron.category_code, None)
             blocks = [b for b in self._blocks(session, patron, policy) if b.denies_renewal]
             if blocks:
@@ -866,27 +886,123 @@ class CirculationService:
                 pickup_library_id=pickup_library_id or patron.home_library_id,
                 state=HoldState.WAITING,
                 placed_at=self.clock(),
+                expires_at=expires,
             )
             session.add(hold)
             session.flush()
-            info = self._hold_info(session, hold)
-            available = session.scalar(
-                select(func.count())
-                .select_from(Item)
-                .where(Item.record_id == rec_id, Item.status == ItemStatus.AVAILABLE)
-            )
-            return HoldResult(
-                hold.id,
-                info.title,
-                info.state,
-                info.queue_position,
-                bool(available),
-                info.pickup_library_isil,
-                info.item_barcode,
-                None,
-            )
+            return self._hold_result(session, hold)
 
         return self._transact("place_hold", key, HoldResult, body)
+
+    def _hold_result(self, session: Session, hold: Hold) -> HoldResult:
+        info = self._hold_info(session, hold)
+        available = session.scalar(
+            select(func.count())
+            .select_from(Item)
+            .where(Item.record_id == hold.record_id, Item.status == ItemStatus.AVAILABLE)
+        )
+        return HoldResult(
+            hold.id,
+            info.title,
+            info.state,
+            info.queue_position,
+            bool(available),
+            info.pickup_library_isil,
+            info.item_barcode,
+            hold.expires_at,
+        )
+
+    def _hold_expiry(self, expires_at: dt.datetime | None) -> dt.datetime | None:
+        """A hold's requested expiration in UTC; :class:`HoldRefused` when it has passed already."""
+        if expires_at is None:
+            return None
+        if expires_at <= self.clock():
+            raise HoldRefused("Ngày hết hạn đã qua / The expiration date is in the past")
+        return expires_at.astimezone(dt.UTC)
+
+    def _patron_hold(
+        self, session: Session, patron: Patron, hold_id: int | None, item_barcode: str | None, record_id: int | None
+    ) -> Hold:
+        """The patron's active hold by id, or on the title of an item or record (the oldest when unnamed)."""
+        stmt = select(Hold).where(Hold.patron_id == patron.id, Hold.state.in_(ACTIVE_HOLD_STATES))
+        if hold_id is not None:
+            stmt = stmt.where(Hold.id == hold_id)
+        elif item_barcode:
+            stmt = stmt.where(Hold.record_id == self._item(session, item_barcode).record_id)
+        elif record_id is not None:
+            stmt = stmt.where(Hold.record_id == record_id)
+        hold = session.scalar(stmt.order_by(Hold.placed_at).limit(1))
+        if hold is None:
+            raise HoldNotFound()
+        return hold
+
+    def change_hold(
+        self,
+        patron_card: str,
+        *,
+        hold_id: int | None = None,
+        item_barcode: str | None = None,
+        record_id: int | None = None,
+        pickup_library_id: int | None = None,
+        expires_at: dt.datetime | None = None,
+        specific_item: bool | None = None,
+        channel: str = "desk",
+        key: str | None = None,
+    ) -> HoldResult:
+        """Change one of the patron's waiting holds in place, keeping its place in the queue.
+
+        The hold is named by id or by the title of ``item_barcode``/``record_id``. ``None`` leaves a setting
+        as it is: the pickup library, the date after which it is no longer wanted, and whether it is for the
+        copy ``item_barcode`` only (``specific_item=True``) or for any copy (``False``). A hold whose copy is
+        already on its way or on the hold shelf cannot be changed here (staff can).
+        """
+
+        def body(session: Session) -> HoldResult:
+            if hold_id is None and not item_barcode and record_id is None:
+                raise HoldNotFound(detail="no hold named")
+            patron = self._patron(session, patron_card, lock=True)
+            hold = self._patron_hold(session, patron, hold_id, item_barcode, record_id)
+            if hold.state is not HoldState.WAITING:
+                raise HoldRefused(
+                    "Tài liệu đã được giữ cho bạn, không đổi yêu cầu được / "
+                    "A copy is already set aside for you; please ask staff to change this request"
+                )
+            expires = self._hold_expiry(expires_at)
+            before = _hold_settings(hold)
+            if pickup_library_id is not None:
+                hold.pickup_library_id = pickup_library_id
+            if expires is not None:
+                hold.expires_at = expires
+            if specific_item is True:
+                copy = self._item(session, item_barcode) if item_barcode else None
+                if copy is None or copy.record_id != hold.record_id:
+                    raise HoldRefused(detail="a specific-copy hold needs a copy of its title")
+                hold.item_id = copy.id
+            elif specific_item is False:
+                hold.item_id = None
+            session.flush()
+            after = _hold_settings(hold)
+            audit(
+                session,
+                actor_kind=channel,
+                actor_id=None,
+                action="circulation.hold_change",
+                target_type="hold",
+                target_id=hold.id,
+                library_id=hold.pickup_library_id,
+                details={k: [before[k], after[k]] for k in before if before[k] != after[k]},
+            )
+            return self._hold_result(session, hold)
+
+        return self._transact("change_hold", key, HoldResult, body)
+
+    def pickup_library_id(self, isil: str) -> int:
+        """The library a hold may be picked up at, by ISIL; :class:`HoldRefused` when there is none."""
+        with self.db.session() as session:
+            library = session.scalar(select(Library).where(Library.isil == isil.strip()))
+            if library is None:
+                raise HoldRefused(f"Không có thư viện {isil} để nhận sách / There is no library {isil} to pick up from")
+            return library.id
 
     def cancel_hold(
         self,
@@ -901,16 +1017,7 @@ class CirculationService:
 
         def body(session: Session) -> HoldResult:
             patron = self._patron(session, patron_card, lock=True)
-            stmt = select(Hold).where(Hold.patron_id == patron.id, Hold.state.in_(ACTIVE_HOLD_STATES))
-            if hold_id is not None:
-                stmt = stmt.where(Hold.id == hold_id)
-            elif item_barcode:
-                stmt = stmt.where(Hold.record_id == self._item(session, item_barcode).record_id)
-            elif record_id is not None:
-                stmt = stmt.where(Hold.record_id == record_id)
-            hold = session.scalar(stmt.order_by(Hold.placed_at).limit(1))
-            if hold is None:
-                raise HoldNotFound()
+            hold = self._patron_hold(session, patron, hold_id, item_barcode, record_id)
             info = self._hold_info(session, hold)
             was_ready = hold.state is HoldState.READY
             hold.state = HoldState.CANCELLED

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from server.catalog.models import Item, ItemStatus
 from server.circulation import policies
 from server.circulation.errors import OperationNotPermitted, TransitionNotAllowed
-from server.circulation.models import Fee, FeeKind, Hold, HoldState, Loan, LoanState, Renewal
+from server.circulation.models import Fee, FeeKind, Hold, HoldState, Loan, LoanState, Renewal, still_wanted
 from server.libraries.repository import next_opening_day
 from server.patrons.models import Patron
 
@@ -164,8 +164,9 @@ def route_item(ctx: LoanContext) -> None:
     route_returned_item(ctx)
 
 
-def _wanted_by(session: Session, item: Item) -> Hold | None:
-    """The hold the returned item goes to: one already sending this copy, else the oldest waiting one."""
+def _wanted_by(session: Session, item: Item, now: dt.datetime) -> Hold | None:
+    """The hold the returned item goes to: one already sending this copy, else the oldest waiting one still
+    wanted at ``now``."""
     in_transit = session.scalar(
         select(Hold).where(Hold.item_id == item.id, Hold.state == HoldState.IN_TRANSIT).limit(1)
     )
@@ -175,6 +176,7 @@ def _wanted_by(session: Session, item: Item) -> Hold | None:
             Hold.record_id == item.record_id,
             Hold.state == HoldState.WAITING,
             (Hold.item_id.is_(None)) | (Hold.item_id == item.id),
+            still_wanted(now),
         )
         .order_by(Hold.placed_at, Hold.id)
         .limit(1)
@@ -183,7 +185,7 @@ def _wanted_by(session: Session, item: Item) -> Hold | None:
 
 def route_returned_item(ctx: LoanContext) -> None:
     item, session = ctx.item, ctx.session
-    hold = _wanted_by(session, item) if ctx.held else None
+    hold = _wanted_by(session, item, ctx.now) if ctx.held else None
     if hold is not None:
         hold.item_id = item.id
         ctx.outcome["hold_id"] = hold.id

@@ -6,7 +6,6 @@ Every domain error is turned into response fields in one place, :func:`screen_me
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -18,7 +17,6 @@ from zoneinfo import ZoneInfo
 from server.circulation import policies
 from server.circulation.errors import (
     CirculationError,
-    HoldNotFound,
     HoldRefused,
     ItemNotFound,
     OperationNotPermitted,
@@ -627,33 +625,46 @@ class Sip2Handler:
         )
 
     def hold(self, request: Request, conn: Connection, account: AccountConfig) -> Reply:
+        """``+`` place, ``-`` cancel, ``*`` change (in place: BS pickup ISIL, BW expiration, BY 3 = this copy)."""
         card, barcode = request.get("AA"), request.get("AB")
         mode = request.fixed_at(0, 1)
+        pickup, hold_type = request.get("BS").strip(), request.get("BY").strip()
         try:
             self._permit(request, account)
+            expires_at = parse_date(request.get("BW"), self.zone)
             if mode == "-":
                 result = self.service.cancel_hold(card, item_barcode=barcode or None, channel="sip2")
-            elif mode in {"+", "*"}:
-                if mode == "*":  # change = replace the patron's hold on this title, if any
-                    with contextlib.suppress(HoldNotFound):
-                        self.service.cancel_hold(card, item_barcode=barcode or None, channel="sip2")
+            elif mode == "+":
                 result = self.service.place_hold(
                     card,
                     item_barcode=barcode or None,
-                    pickup_library_id=account.library_id,
-                    specific_item=request.get("BY") == "3",
+                    pickup_library_id=self.service.pickup_library_id(pickup) if pickup else account.library_id,
+                    specific_item=hold_type == "3",
+                    expires_at=expires_at,
+                    channel="sip2",
+                    key=self._key(request, account),
+                )
+            elif mode == "*":
+                result = self.service.change_hold(
+                    card,
+                    item_barcode=barcode or None,
+                    pickup_library_id=self.service.pickup_library_id(pickup) if pickup else None,
+                    expires_at=expires_at,
+                    specific_item=(hold_type == "3") if hold_type else None,
                     channel="sip2",
                     key=self._key(request, account),
                 )
             else:
                 raise HoldRefused(detail=f"hold mode {mode!r}")
         except CirculationError as exc:
+            log.info("SIP2 hold %r for %s refused: %s", mode, card, exc.code)
             return Reply(
                 "16",
                 "0N" + self.now(),
                 [("AO", account.institution_id), ("AA", card), ("AB", barcode or None), ("AF", screen_message(exc))],
             )
         fields: list[Field] = [
+            ("BW", self._date(result.expires_at)),
             ("BR", str(result.queue_position) if result.queue_position else None),
             ("BS", result.pickup_library_isil),
             ("AO", account.institution_id),
