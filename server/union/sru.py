@@ -383,6 +383,10 @@ def answer(session: Session, base_url: str, pairs: list[tuple[str, str]]) -> str
         return responder.explain(diagnostics)
     if operation == "searchRetrieve":
         return responder.search_retrieve(params)
+    if operation == "scan":
+        from server.union.scan import scan_response  # scan parses its clause with this module's CQL parser
+
+        return scan_response(session, version, params)
     return responder.wrap("explain", responder.diagnostics([SruDiagnostic(4, "Unsupported operation", operation)]))
 
 

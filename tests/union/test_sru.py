@@ -82,7 +82,8 @@ def test_diagnostics_and_paging(sru: str) -> None:
     cases = {
         "version=1.2&operation=searchRetrieve": "7",
         "version=3.0&operation=explain": "5",
-        "version=1.2&operation=scan&scanClause=x": "4",
+        "version=1.2&operation=scan&scanClause=dc.date%3D1990": "16",
+        "version=1.2&operation=nonsense": "4",
         "version=1.2&operation=searchRetrieve&query=a%20prox%20b": "37",
         "version=1.2&operation=searchRetrieve&query=dc.title%20within%20x": "19",
         "version=1.2&operation=searchRetrieve&query=x&recordSchema=mods": "66",
