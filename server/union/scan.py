@@ -67,9 +67,8 @@ class _HeadingCache:
         self._lists: dict[tuple[str, str], tuple[object, list[Heading], list[str]]] = {}
 
     def get(self, session: Session, index: str) -> tuple[list[Heading], list[str]]:
-        stamp = tuple(
-            session.execute(select(func.max(BibRecord.updated_at), func.max(BibRecord.id), func.count())).one()
-        )
+        # two single-aggregate queries: each is one index probe (SQLite optimises min/max only alone)
+        stamp = (session.scalar(select(func.max(BibRecord.updated_at))), session.scalar(select(func.max(BibRecord.id))))
         where = (str(session.get_bind().engine.url), index)
         with self._lock:
             cached = self._lists.get(where)
