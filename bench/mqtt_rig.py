@@ -1,5 +1,6 @@
-"""Shared set-up of the MQTT benchmarks: a private Mosquitto, a migrated scratch PostgreSQL database with one
-registered device, an edge worker process with a pre-filled outbox, and the raw QoS 1 reference."""
+"""Shared set-up of the MQTT benchmarks: a private Mosquitto, a migrated scratch PostgreSQL database with the
+registered devices, edge worker processes (one per device, each with a pre-filled outbox and the real uplink,
+started together), and the raw QoS 1 reference."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 DEVICE = "bench-k01"
 PREFIX = "bench"
+
+
+def devices(count: int) -> list[str]:
+    return [f"bench-k{i:02d}" for i in range(1, count + 1)]
 
 
 def free_port() -> int:
@@ -114,46 +119,65 @@ def _raw_publisher(port: int, count: int, size: int) -> None:
     pub.loop_stop()
 
 
-def fill_outbox(path: Path, count: int) -> None:
+KINDS = ("checkout", "checkin", "renew")
+
+
+def event_ids(device: str, count: int) -> list[str]:
+    return [f"{device}-{i:07d}" for i in range(count)]
+
+
+def fill_outbox(path: Path, count: int, device: str = DEVICE, *, run: int = 0) -> None:
+    """``count`` events of ``device`` committed to its outbox: checkouts, checkins and renewals in turn, ``run``
+    of one kind in a row (0: all checkouts)."""
     from edge.contract import DeviceTopics, Event
     from edge.outbox import Outbox
 
-    topics = DeviceTopics(PREFIX, "VN-HDU", "kiosk", DEVICE)
+    topics = DeviceTopics(PREFIX, "VN-HDU", "kiosk", device)
     box = Outbox(path, max_events=max(count, 1))
     now = dt.datetime.now(dt.UTC)
-    topic = topics.event("checkout")
+    ids = event_ids(device, count)
     for start in range(0, count, 5000):
-        box.add_many([
-            (topic, Event(event_id=f"{DEVICE}-{i:07d}", device_id=DEVICE, kind="checkout", occurred_at=now,
-                          data={"item": f"3{i:09d}", "patron": "0001000001", "library": "VN-HDU"}))
-            for i in range(start, min(count, start + 5000))
-        ])
+        items = []
+        for i in range(start, min(count, start + 5000)):
+            kind = KINDS[i // run % len(KINDS)] if run else KINDS[0]
+            items.append((topics.event(kind), Event(
+                event_id=ids[i], device_id=device, kind=kind, occurred_at=now,
+                data={"item": f"3{i:09d}", "patron": "0001000001", "library": "VN-HDU"})))
+        box.add_many(items)
     box.close()
 
 
-def _edge_worker(port: int, outbox_path: str, count: int) -> None:
-    """Publish a pre-filled outbox through the real uplink until the server acknowledged everything."""
+def _edge_worker(port: int, outbox_path: str, count: int, device: str, event_batch: int) -> None:
+    """Publish a pre-filled outbox through the real uplink until the server acknowledged everything: "ready"
+    once set up, the uplink starts on a line on stdin, "connected at T" and "edge drained True at T" (epoch s),
+    then "cpu S" (CPU seconds of this process from the start of the uplink to the empty outbox)."""
     from edge.contract import DeviceTopics, Status
     from edge.outbox import Outbox
     from edge.uplink import MqttLinkSettings, Uplink
 
     box = Outbox(outbox_path, max_events=max(count, 1), resend_after=float(os.environ.get("RESEND_S", "10")))
-    topics = DeviceTopics(PREFIX, "VN-HDU", "kiosk", DEVICE)
+    topics = DeviceTopics(PREFIX, "VN-HDU", "kiosk", device)
     settings = MqttLinkSettings(port=port, topic_prefix=PREFIX, window=1000, batch=1000, reconnect_min_s=1,
-                                reconnect_max_s=1)
-    uplink = Uplink(settings, topics, box, birth=lambda: Status(device_id=DEVICE, state="online"))
+                                reconnect_max_s=1, event_batch=event_batch)
+    uplink = Uplink(settings, topics, box, birth=lambda: Status(device_id=device, state="online"))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    cpu = time.process_time()
     uplink.start()
     print("edge started", flush=True)
+    if uplink.connected.wait(110):
+        print(f"connected at {time.time():.6f}", flush=True)
     deadline = time.monotonic() + 110
     while box.depth() > 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+        time.sleep(0.005)
     print(f"edge drained {box.depth() == 0} at {time.time():.6f}", flush=True)
+    print(f"cpu {time.process_time() - cpu:.6f}", flush=True)
     uplink.stop()
     box.close()
 
 
 @contextmanager
-def database() -> Iterator[object]:
+def database(device_ids: list[str] | None = None) -> Iterator[object]:
     from bench.common import scratch_pg
     from server import migrate
     from server.db import Database
@@ -166,7 +190,8 @@ def database() -> Iterator[object]:
         with db.write() as session:
             session.add(Library(isil="VN-HDU", name="Thư viện tỉnh", kind=LibraryKind.PROVINCE))
         with db.write() as session:
-            service.add_device(session, DEVICE, "kiosk", "VN-HDU")
+            for device in device_ids or [DEVICE]:
+                service.add_device(session, device, "kiosk", "VN-HDU")
         try:
             yield db
         finally:
@@ -182,6 +207,17 @@ def stored(db: object) -> int:
     assert isinstance(db, Database)
     with db.session() as session:
         return int(session.scalar(select(func.count()).select_from(DeviceEvent)) or 0)
+
+
+def stored_ids(db: object) -> list[str]:
+    from sqlalchemy import select
+
+    from server.db import Database
+    from server.devices.models import DeviceEvent
+
+    assert isinstance(db, Database)
+    with db.session() as session:
+        return list(session.scalars(select(DeviceEvent.event_id)))
 
 
 def distinct_ids(db: object) -> int:
@@ -209,11 +245,45 @@ def consumer(db: object, port: int) -> object:
     return c
 
 
-def edge_process(port: int, outbox: Path, count: int, resend_s: float = 10.0) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, __file__, "edge-worker", str(port), str(outbox), str(count)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "RESEND_S": str(resend_s)},
-    )
+class Edge:
+    """An edge worker process (see :func:`_edge_worker`): :meth:`go` starts its uplink."""
+
+    def __init__(self, port: int, outbox: Path, count: int, device: str = DEVICE, *, resend_s: float = 10.0,
+                 event_batch: int = 100) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "edge-worker", str(port), str(outbox), str(count), device, str(event_batch)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "RESEND_S": str(resend_s)},
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"edge worker for {device} did not start: {line!r}")
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def finish(self) -> tuple[float | None, float | None, float]:
+        """Wait for the worker; (connected at, drained at) in epoch seconds (None when it never did), and the
+        CPU seconds it spent sending."""
+        out, _ = self.proc.communicate(timeout=130)
+        connected = drained = None
+        cpu = 0.0
+        for line in out.splitlines():
+            if line.startswith("connected at "):
+                connected = float(line.split()[-1])
+            elif line.startswith("edge drained True at "):
+                drained = float(line.split()[-1])
+            elif line.startswith("cpu "):
+                cpu = float(line.split()[-1])
+        return connected, drained, cpu
+
+
+def edge_process(port: int, outbox: Path, count: int, resend_s: float = 10.0) -> Edge:
+    edge = Edge(port, outbox, count, resend_s=resend_s)
+    edge.go()
+    return edge
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:
@@ -228,4 +298,4 @@ if __name__ == "__main__":
     if ns.role == "raw-publisher":
         _raw_publisher(int(ns.args[0]), int(ns.args[1]), int(ns.args[2]))
     else:
-        _edge_worker(int(ns.args[0]), ns.args[1], int(ns.args[2]))
+        _edge_worker(int(ns.args[0]), ns.args[1], int(ns.args[2]), ns.args[3], int(ns.args[4]))

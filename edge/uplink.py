@@ -5,9 +5,10 @@ callback is wrapped so that an exception is logged and never kills that thread. 
 outbox's due rows at QoS 1, oldest first, with a bounded window of unconfirmed publishes; consecutive due rows
 of one topic go out together as one ``EventBatch`` message (up to ``event_batch`` events), so a backlog costs
 one MQTT round trip per batch rather than per event. A row leaves the outbox only when the server's ``ack``
-names its event_id. On every (re)connect the device re-subscribes, sends
-its retained ``online`` birth message and rewinds the outbox, because a restarted broker may have lost
-everything it held. ``TCP_NODELAY`` is set on the socket (Nagle + delayed ACK cost ~40 ms per exchange).
+names its event_id. On every (re)connect the device re-subscribes, sends its retained ``online`` birth message
+and rewinds the outbox, because a restarted broker may have lost everything it held; an ack naming no event
+(the server consumer has just subscribed) rewinds it too. ``TCP_NODELAY`` is set on the socket (Nagle + delayed
+ACK cost ~40 ms per exchange).
 
 Protocol ``auto`` tries MQTT 5 (PUBACK reason codes reveal ACL refusals; commands carry a message expiry)
 and falls back to MQTT 3.1.1 when the broker refuses it (the demo's embedded broker speaks 3.1.1 only).
@@ -351,8 +352,13 @@ class Uplink:
                 self.counters["bad_messages"] += 1
                 log.warning("ignoring a bad ack: %s", exc)
                 return
-            self._last_ack = time.monotonic()
             try:
+                if not ack.event_ids:
+                    # The server (re)subscribed: what it may have missed meanwhile goes again now.
+                    self.outbox.rewind()
+                    self._wake.set()
+                    return
+                self._last_ack = time.monotonic()
                 self.counters["acked"] += self.outbox.acknowledge(ack.event_ids)
             except OutboxError:
                 log.debug("ack after the outbox was closed")

@@ -12,6 +12,10 @@ Several server processes may run at once: with ``share_group`` set, events, resu
 subscriptions), the processes elect one consumer through the database (a PostgreSQL advisory lock; SQLite
 has one process by construction) and the others wait as standbys.
 
+Once its subscriptions are granted (on every connect), the consumer sends every active device an ack naming no
+event: "the server listens (again)". A device then resends at once what it published while no consumer was
+subscribed (the broker drops messages no subscriber takes), instead of after its resend timeout.
+
 The consumer also publishes pending commands (MQTT 5 message expiry where available; the payload always
 carries ``expires_at``), expires stale ones and deletes telemetry past its retention.
 """
@@ -35,7 +39,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import delete, select, text
 
-from edge.contract import Command, DeviceTopics, encode, server_filters
+from edge.contract import Ack, Command, DeviceTopics, encode, server_filters
 from server.db import Database, utcnow
 from server.devices.models import CommandStatus, Device, DeviceCommand, TelemetrySample
 from server.ingest.processor import Incoming, Processor
@@ -102,6 +106,7 @@ class IngestConsumer:
         self._threads: list[threading.Thread] = []
         self._election = _Election(db)
         self._subscribed = False
+        self._announce = threading.Event()  # subscriptions granted: tell the devices (housekeeping thread)
 
     # -- Service protocol ----------------------------------------------------------------------------------
 
@@ -170,14 +175,14 @@ class IngestConsumer:
             ca, cert, key = (None if p is None else str(p) for p in (s.tls_ca, s.tls_cert, s.tls_key))
             client.tls_set(ca_certs=ca, certfile=cert, keyfile=key, cert_reqs=ssl.CERT_REQUIRED)
             client.tls_insecure_set(s.tls_insecure)
-        client.reconnect_delay_set(1, 10)
+        client.reconnect_delay_set(1, 2)  # one client per server process: retrying often costs nothing
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
         client.on_socket_open = _guard(lambda _c, _u, sock: _nodelay(sock))
         client.on_connect = _guard(self._on_connect)
         client.on_disconnect = _guard(self._on_disconnect)
         client.on_message = _guard(self._on_message)
-        client.on_subscribe = _guard(lambda *_a: self.subscribed.set())
+        client.on_subscribe = _guard(self._on_subscribe)
         return client
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
@@ -194,6 +199,10 @@ class IngestConsumer:
         filters = server_filters(self.settings.topic_prefix, self.settings.share_group or None)
         client.subscribe([(f, 1) for f in filters])
         self._subscribed = True
+
+    def _on_subscribe(self, *_args: Any) -> None:
+        self.subscribed.set()
+        self._announce.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if self.connected.is_set():
@@ -277,6 +286,9 @@ class IngestConsumer:
                         if self._client is not None and self.connected.is_set():
                             self._subscribe(self._client)
                     continue
+                if self._announce.is_set() and self.connected.is_set():
+                    self._announce.clear()
+                    self.announce()
                 if self.connected.is_set():
                     self.dispatch_commands()
                 if time.monotonic() - last_retention > 3600:
@@ -284,6 +296,22 @@ class IngestConsumer:
                     self.apply_retention()
             except Exception:
                 log.exception("ingest housekeeping failed (retrying)")
+
+    def announce(self) -> int:
+        """Send every active device an ack naming no event (this consumer listens now); how many devices."""
+        client = self._client
+        if client is None:
+            return 0
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Device.device_id, Device.kind, Library.isil)
+                .join(Library, Library.id == Device.library_id)
+                .where(Device.retired_at.is_(None))
+            ).all()
+        payload = encode(Ack(event_ids=[]))
+        for device_id, kind, isil in rows:
+            client.publish(DeviceTopics(self.settings.topic_prefix, isil, kind.value, device_id).ack, payload, qos=1)
+        return len(rows)
 
     def dispatch_commands(self) -> int:
         """Publish pending commands, expire stale ones; how many were published."""

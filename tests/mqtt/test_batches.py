@@ -171,3 +171,22 @@ def test_a_backlog_goes_out_in_batches_and_is_stored_once(
     with pg_db.session() as session:
         assert session.scalar(select(func.count()).select_from(DeviceEvent)) == 130
         assert set(session.scalars(select(DeviceEvent.event_id))) == set(ids)
+
+
+def test_events_published_while_no_consumer_listened_go_again_when_one_subscribes(
+    pg_db: Database, prefix: str, make_consumer: Callable[..., IngestConsumer], make_agent: Callable[..., Agent]
+) -> None:
+    """The broker drops what no subscriber takes; the consumer's empty ack on subscribing makes the device resend
+    at once (the resend timeout here is far longer than the test may take)."""
+    require_default_broker()
+    add_library(pg_db)
+    add_device(pg_db, "hdu-k06")
+    agent = make_agent("hdu-k06", mqtt={"port": 1883, "topic_prefix": prefix}, outbox={"resend_after_s": 3600})
+    ids = [agent.context.emit("checkout", {"item": f"3{i:09d}"}) for i in range(20)]
+    agent.uplink.wake()
+    assert wait_for(lambda: agent.uplink.counters["published"] >= 20, timeout=10)
+    assert agent.outbox.depth() == 20  # sent into the void: nobody acknowledges
+    make_consumer(pg_db, topic_prefix=prefix)
+    assert wait_for(lambda: agent.outbox.depth() == 0, timeout=30), "the device never resent"
+    with pg_db.session() as session:
+        assert set(session.scalars(select(DeviceEvent.event_id))) == set(ids)
