@@ -23,6 +23,7 @@ class ItemSummary:
     library_isil: str
     location: str
     call_number: str
+    properties: str | None = None  # free text a self-check set (SIP2 19 CH), e.g. "with a CD"
 
 
 @dataclass(frozen=True)
@@ -182,15 +183,13 @@ class ItemInformation:
     hold_queue_length: int
     hold_pickup_until: dt.datetime | None
     hold_patron_card: str | None
-    properties: str | None = None
 
 
 @dataclass(frozen=True)
 class ItemPropertiesChange:
-    """Result of storing an item's properties (SIP2 19 "item status update")."""
+    """Result of storing an item's properties (SIP2 19 "item status update"): ``item.properties`` is new."""
 
     item: ItemSummary
-    properties: str | None
     previous: str | None
 
 

@@ -305,6 +305,7 @@ class CirculationService:
             library_isil=self._isil(session, item.library_id),
             location=described.location or "",
             call_number=described.call_number or "",
+            properties=item.properties,
         )
 
     def _blocks(
@@ -1123,7 +1124,6 @@ class CirculationService:
                 hold_queue_length=queue,
                 hold_pickup_until=ready.expires_at if ready else None,
                 hold_patron_card=patrons.primary_card(session, ready.patron_id) if ready and ready.patron_id else None,
-                properties=item.properties,
             )
 
     def set_item_properties(
@@ -1145,7 +1145,7 @@ class CirculationService:
                 library_id=item.library_id,
                 details={"properties": item.properties, "previous": previous},
             )
-            return ItemPropertiesChange(self.summary(session, item), item.properties, previous)
+            return ItemPropertiesChange(self.summary(session, item), previous)
 
         return self._transact("set_item_properties", None, ItemPropertiesChange, body)
 

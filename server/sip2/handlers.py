@@ -393,6 +393,7 @@ class Sip2Handler:
                 ("AJ", result.item.title),
                 ("AH", format_date(result.due_at, self.zone)),
                 ("CK", MEDIA_BOOK),
+                ("CH", result.item.properties),
                 ("AF", "Hạn trả / Due " + result.due_at.astimezone(self.zone).strftime("%d/%m/%Y")),
             ],
         )
@@ -515,6 +516,7 @@ class Sip2Handler:
             ("AJ", result.item.title),
             ("CL", account.sort_bins.get(result.route)),
             ("CK", MEDIA_BOOK),
+            ("CH", result.item.properties),
             ("CS", result.item.call_number or None),
         ]
         messages: list[str] = []
@@ -556,7 +558,7 @@ class Sip2Handler:
             ("CK", MEDIA_BOOK),
             ("AQ", info.item.library_isil),
             ("AP", info.item.location or info.item.library_isil),
-            ("CH", info.properties),
+            ("CH", info.item.properties),
             ("CS", info.item.call_number or None),
         ]
         fixed = CIRCULATION_STATUS.get(info.item.status, "01") + "00" + "01" + self.now()
@@ -576,7 +578,7 @@ class Sip2Handler:
         return Reply(
             "20",
             "1" + self.now(),
-            [("AB", change.item.barcode), ("AJ", change.item.title), ("CH", change.properties)],
+            [("AB", change.item.barcode), ("AJ", change.item.title), ("CH", change.item.properties)],
         )
 
     # -- 35 / 37 / 15 ------------------------------------------------------------------------------------

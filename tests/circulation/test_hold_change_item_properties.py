@@ -83,10 +83,11 @@ def test_rest_item_properties(client: TestClient) -> None:
     url = "/api/v1/circulation/items/39000001/properties"
     stored = client.put(url, json={"properties": "Kèm bản đồ / with a map"}, headers=AUTH)
     assert stored.status_code == 200, stored.text
-    assert stored.json()["properties"] == "Kèm bản đồ / with a map" and stored.json()["previous"] is None
+    assert stored.json()["item"]["properties"] == "Kèm bản đồ / with a map" and stored.json()["previous"] is None
     info = client.get("/api/v1/circulation/items/39000001", headers=AUTH).json()
-    assert info["properties"] == "Kèm bản đồ / with a map"
-    assert client.put(url, json={"properties": ""}, headers=AUTH).json()["properties"] is None
+    assert info["item"]["properties"] == "Kèm bản đồ / with a map"
+    cleared = client.put(url, json={"properties": ""}, headers=AUTH).json()
+    assert cleared["item"]["properties"] is None and cleared["previous"] == "Kèm bản đồ / with a map"
     missing = client.put("/api/v1/circulation/items/nope/properties", json={"properties": "x"}, headers=AUTH)
     assert missing.status_code == 404
     assert client.put(url, json={"properties": "x" * 256}, headers=AUTH).status_code == 422

@@ -11,7 +11,7 @@ from tests.sip2.rawclient import frame
 
 CODES = sorted(REQUEST_FIXED_LENGTH)
 # bytes biased towards the ones that matter to SIP2 framing (CR, LF, delimiter, NUL, trailer letters, UTF-8)
-TABLE = bytes((b"\r\n|\x00AYZ09 \x16\xe1\xbb\x87\xff" * 10)[:128]) + bytes(range(128, 256))
+TABLE = bytes((b"\r\n|^\x00AYZ09 \x16\xe1\xbb\x87\xff" * 10)[:128]) + bytes(range(128, 256))
 noise = st.binary(max_size=160).map(lambda raw: raw.translate(TABLE))
 
 
@@ -21,8 +21,9 @@ noise = st.binary(max_size=160).map(lambda raw: raw.translate(TABLE))
     cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=3),
     code=st.sampled_from(CODES),
     encoding=st.sampled_from(["utf-8", "cp850", "ascii"]),
+    delimiter=st.sampled_from(["|", "^"]),
 )
-def test_framer_and_parser_never_crash(data: bytes, cuts: list[int], code: str, encoding: str) -> None:
+def test_framer_and_parser_never_crash(data: bytes, cuts: list[int], code: str, encoding: str, delimiter: str) -> None:
     framer = FrameBuffer(256)
     payload = code.encode() + data
     points = sorted({c % (len(payload) + 1) for c in cuts})
@@ -33,7 +34,7 @@ def test_framer_and_parser_never_crash(data: bytes, cuts: list[int], code: str, 
                 continue
             assert b"\r" not in event and b"\x00" not in event and len(event) <= 256
             try:
-                request = parse_request(event, encoding)
+                request = parse_request(event, encoding, delimiter=delimiter)
             except Sip2Error:
                 continue
             assert request.code in REQUEST_FIXED_LENGTH

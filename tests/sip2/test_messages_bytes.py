@@ -153,6 +153,18 @@ def test_item_status_update_stores_properties(sip: Running, client: RawClient) -
         f"17{DATE}{AO}AB39000002|",
         f"18030001{DATE}AB39000002|AJSố đỏ|BGVN-TEST|CK001|AQVN-TEST|APVN-TEST|CHKèm đĩa CD / with CD|CS895.922|",
     )
+    # checkout (12) and checkin (10) tell the machine too
+    expect(
+        client,
+        f"11YN{DATE}{BLANK}{AO}AA0001|AB39000002|AC|",
+        f"121NNY{DATE}{AO}AA0001|AB39000002|AJSố đỏ|AH20261210    235959|CK001|CHKèm đĩa CD / with CD|"
+        "AFHạn trả / Due 10/12/2026|",
+    )
+    expect(
+        client,
+        f"09N{DATE}{DATE}APSảnh|{AO}AB39000002|AC|",
+        f"101YNN{DATE}{AO}AB39000002|AQVN-TEST|AJSố đỏ|CL0|CK001|CHKèm đĩa CD / with CD|CS895.922|",
+    )
     # an empty CH clears them
     expect(client, f"19{DATE}{AO}AB39000002|CH|", f"201{DATE}AB39000002|AJSố đỏ|")
     expect(
