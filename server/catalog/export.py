@@ -19,7 +19,7 @@ from pymarc import Field, Indicators, Record, Subfield
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
-from server.catalog.marc8 import record_to_marc8
+from server.catalog.marc8 import utf8_to_marc8
 from server.catalog.marcio import record_from_bytes, write_json_lines, write_marcxml
 from server.catalog.models import BibRecord, Holding
 from server.db import Database
@@ -135,7 +135,7 @@ def export(
 
 def _write_marc8(stored: BibRecord, out: IO[bytes], notes: list[ExportNote] | None) -> bool:
     try:
-        encoded = record_to_marc8(record_from_bytes(stored.marc))
+        encoded = utf8_to_marc8(stored.marc)
     except (ValueError, UnicodeError) as exc:
         log.warning("record %d not exported in MARC-8: %s", stored.id, exc)
         if notes is not None:

@@ -20,11 +20,14 @@ own MARC-8 tables (:mod:`pymarc.marc8_mapping`), so encoder and decoder cannot d
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
 from pymarc import Record, marc8_mapping
+
+from server.catalog.marcio import to_iso2709
 
 ESC = "\x1b"
 ASCII, ANSEL = 0x42, 0x45
@@ -34,6 +37,8 @@ MULTIBYTE = 0x31  # EACC, three bytes a character
 ORDER = (ASCII, ANSEL, 0x67, 0x62, 0x70, 0x53, 0x4E, 0x51, 0x32, 0x33, 0x34, MULTIBYTE)
 
 FIELD_TERMINATOR = b"\x1e"
+# Bytes that may not be copied as they are: C0 controls (ESC among them) other than the MARC delimiters, DEL.
+_CONTROL = re.compile(rb"[\x00-\x1c\x7f]")
 RECORD_TERMINATOR = b"\x1d"
 SUBFIELD_DELIMITER = b"\x1f"
 
@@ -177,7 +182,7 @@ class _Writer:
 
 def encode(text: str) -> Encoded:
     """One subfield (or control field) as MARC-8 bytes, ending in the default sets."""
-    if text.isascii() and all(c >= " " for c in text):
+    if text.isascii() and text.isprintable():
         return Encoded(text.encode("ascii"))
     writer = _Writer()
     chars = [part for char in unicodedata.normalize("NFC", text) for part in _expand(char)]
@@ -203,31 +208,47 @@ class Marc8Record:
 
 
 def record_to_marc8(record: Record) -> Marc8Record:
-    """The record as MARC-8 ISO 2709 (leader/09 blank), a 066 field when other sets are designated.
+    """A pymarc record as MARC-8 ISO 2709 (see :func:`utf8_to_marc8`)."""
+    return utf8_to_marc8(to_iso2709(record))
 
-    Raises ``ValueError`` when the result cannot be a valid ISO 2709 record (over 99,999 bytes, or
-    indicators/subfield codes that are not ASCII).
+
+def utf8_to_marc8(data: bytes) -> Marc8Record:
+    """A UTF-8 ISO 2709 record (as stored) as MARC-8 ISO 2709: leader/09 blank, a 066 field when other sets
+    are designated. Fields in plain printable ASCII are copied as they are (ASCII is MARC-8's G0).
+
+    Raises ``ValueError`` when the input is not a readable record (``UnicodeDecodeError`` for bad UTF-8) or the
+    result cannot be valid ISO 2709 (a field over 9,999 or a record over 99,999 bytes).
     """
+    if len(data) < 25 or not data[12:17].isdigit():
+        raise ValueError("not an ISO 2709 record (leader)")
+    base_address = int(data[12:17])
+    end_of_directory = data.index(FIELD_TERMINATOR, 24)
     unencodable: list[str] = []
     designations: set[str] = set()
     bodies: list[tuple[str, bytes]] = []
-    for fld in record.fields:
-        if fld.tag == "066":
+    for at in range(24, end_of_directory - 11, 12):
+        entry = data[at : at + 12]
+        tag = entry[:3].decode("ascii")
+        start = base_address + int(entry[7:12])
+        raw = data[start : start + int(entry[3:7])].rstrip(FIELD_TERMINATOR)
+        if tag == "066":
             continue  # rebuilt below from what this encoding designates
-        if fld.is_control_field():
-            encoded = encode(fld.data or "")
+        if raw.isascii() and not _CONTROL.search(raw):
+            body = raw
+        elif tag < "010":
+            encoded = encode(raw.decode("utf-8"))
             body = encoded.data
             unencodable += encoded.unencodable
             designations |= encoded.designations
         else:
-            parts = [((fld.indicator1 or " ") + (fld.indicator2 or " ")).encode("ascii")]
-            for sub in fld.subfields:
-                encoded = encode(sub.value)
-                parts.append(SUBFIELD_DELIMITER + sub.code.encode("ascii") + encoded.data)
+            parts = [raw[:2]]
+            for sub in raw[2:].split(SUBFIELD_DELIMITER)[1:]:
+                encoded = encode(sub[1:].decode("utf-8"))
+                parts.append(SUBFIELD_DELIMITER + sub[:1] + encoded.data)
                 unencodable += encoded.unencodable
                 designations |= encoded.designations
             body = b"".join(parts)
-        bodies.append((fld.tag, body + FIELD_TERMINATOR))
+        bodies.append((tag, body + FIELD_TERMINATOR))
     if designations:
         body = b"  " + b"".join(SUBFIELD_DELIMITER + b"c" + d.encode("ascii") for d in sorted(designations))
         at = next((i for i, (tag, _) in enumerate(bodies) if tag > "066"), len(bodies))
@@ -241,7 +262,6 @@ def record_to_marc8(record: Record) -> Marc8Record:
     length = base + offset + 1
     if length > 99_999 or any(len(body) > 9_999 for _, body in bodies):
         raise ValueError(f"the MARC-8 record would be {length} bytes (a field over 9,999 or a record over 99,999)")
-    leader = str(record.leader)
-    head = f"{length:05d}{leader[5:9]} 22{base:05d}{leader[17:20]}4500".encode("ascii")
-    data = head + bytes(directory) + FIELD_TERMINATOR + b"".join(body for _, body in bodies) + RECORD_TERMINATOR
-    return Marc8Record(data, unencodable)
+    head = b"%05d" % length + data[5:9] + b" 22" + b"%05d" % base + data[17:20] + b"4500"
+    out = head + bytes(directory) + FIELD_TERMINATOR + b"".join(body for _, body in bodies) + RECORD_TERMINATOR
+    return Marc8Record(out, unencodable)

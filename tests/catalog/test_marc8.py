@@ -120,6 +120,8 @@ def _decode(data: bytes) -> str:
 
 def test_characters_outside_marc8_are_references_and_reported(sqlite_db: Database) -> None:
     assert encode("— ‘a’").data == b"&#x2014; &#x2018;a&#x2019;"  # typographic punctuation is not MARC-8
+    assert encode("a\x1bb").data == b"a&#x001B;b"  # an ESC in the text must not start an escape sequence
+    assert b"x&#x001B;y" in record_to_marc8(make_record("esc", "x\x1by")).data  # nor in an ASCII-only field
     encoded = encode("\u0301Hi 😀")  # a mark without a letter to sit on, a character outside MARC-8
     assert encoded.data == b"&#x0301;Hi &#x1F600;" and encoded.unencodable == ["\u0301", "😀"]
     record = make_record("emoji", "Sách 😀", extra=[Field(tag="880", indicators=[" ", " "], subfields=[
