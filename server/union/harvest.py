@@ -6,11 +6,11 @@ never deleted). A new record is matched against the shared catalog (:mod:`server
 duplicate is attached to the shared record (a :class:`RecordMerge` row for a cataloguer to review), else it
 becomes a new shared record. Either way the member's 852/952-style fields become holdings and items under the
 shared record through the same configured mapping as local imports (:mod:`server.catalog.holdings`; by
-default chosen per record: 952, 852 followed by 876, or 852), else one holding for the source's library. An
-item that disappears from the member's record is withdrawn when it has a history (loans, holds, gate alarms)
-and deleted otherwise. A deletion at the source retires that library's items the same way and removes its
-empty holdings; the shared record is withdrawn (persistent deletion) only when no library holds it any more
-and no live source record points to it.
+default 852 + 876 for ``marc21_withholdings``, else chosen per record: 952, 852 followed by 876, or 852),
+else one holding for the source's library. An item that disappears from the member's record is withdrawn
+when it has a history (loans, holds, gate alarms) and deleted otherwise. A deletion at the source retires
+that library's items the same way and removes its empty holdings; the shared record is withdrawn
+(persistent deletion) only when no library holds it any more and no live source record points to it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pymarc import Record
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from server.catalog.holdings import HoldingsMapping, HoldingsWriter, detect
+from server.catalog.holdings import MARC_852_876, HoldingsMapping, HoldingsWriter, detect
 from server.catalog.marcio import MARCXML_NS, repair_record, xml_to_record
 from server.catalog.models import BibRecord, Holding, Item, ItemStatus
 from server.catalog.service import apply_marc
@@ -312,7 +312,9 @@ def harvest(
 ) -> HarvestReport:
     """Harvest the source called ``name`` from its last datestamp; returns what happened.
 
-    ``holdings`` is the mapping of the member's holding fields; None chooses it per record (:func:`detect`).
+    ``holdings`` is the mapping of the member's holding fields. Without one, ``marc21_withholdings`` means
+    852 followed by 876 (that format's holdings, whatever 952 the records also carry); any other format
+    chooses per record (:func:`server.catalog.holdings.detect`).
     """
     with db.session() as session:
         source = session.scalar(select(HarvestSource).where(HarvestSource.name == name))
@@ -325,6 +327,8 @@ def harvest(
             source.last_datestamp,
         )
         source_id = source.id
+    if holdings is None and prefix == "marc21_withholdings":
+        holdings = MARC_852_876
     client = harvester or OaiHarvester(base_url)
     if since and client.granularity() == "YYYY-MM-DD":
         since = since[:10]
