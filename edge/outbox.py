@@ -1,7 +1,10 @@
 """The durable outbox: every transactional event is committed to SQLite before it is published, and deleted
 only when the server acknowledges that it stored it (a broker's PUBACK proves nothing; see docs/mqtt.md).
 
-SQLite in WAL mode with ``synchronous=FULL``: a committed event survives kill -9 and power loss. Rows are
+SQLite in WAL mode with ``synchronous=FULL``: a committed event survives kill -9 and power loss. Events that
+threads add at the same time are committed together (group commit: whoever gets the connection commits every
+event waiting for it, in one transaction, one fsync; each caller returns once its own events are committed, and a
+refused event - a duplicate, a full outbox - fails only its own caller). Rows are
 handed out oldest first; a row published but not acknowledged is due again after ``resend_after`` seconds,
 and every row is due again after a reconnect (:meth:`Outbox.rewind`). The outbox is bounded: when it holds
 ``max_events`` rows, :meth:`Outbox.add` raises :class:`OutboxFull` and :attr:`Outbox.full` is set, which the
@@ -53,6 +56,17 @@ class OutboxClosed(OutboxError):
     """The outbox was closed."""
 
 
+class _Waiting:
+    """Events of one :meth:`Outbox.add_many` call waiting for a group commit."""
+
+    __slots__ = ("items", "done", "error")
+
+    def __init__(self, items: Sequence[tuple[str, Event]]) -> None:
+        self.items = items
+        self.done = False
+        self.error: BaseException | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     seq: int
@@ -88,7 +102,10 @@ class Outbox:
         self.max_events = max_events
         self.resend_after = resend_after
         self.full = False
+        self.commits = 0  # transactions that committed new events (each one fsync)
         self._lock = threading.RLock()
+        self._waiting: list[_Waiting] = []
+        self._waiting_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -115,6 +132,7 @@ class Outbox:
                 self._depth = depth
                 raise
             conn.execute("COMMIT")
+            self.commits += 1
             self.full = self._depth >= self.max_events
 
     def add(self, topic: str, event: Event, *, conn: sqlite3.Connection | None = None) -> str:
@@ -123,12 +141,41 @@ class Outbox:
         return event.event_id
 
     def add_many(self, items: Sequence[tuple[str, Event]], *, conn: sqlite3.Connection | None = None) -> None:
-        """Commit several events in one transaction (all or none)."""
-        if conn is None:
-            with self.transaction() as own:
-                self._insert(own, items)
-        else:
+        """Commit several events (all or none), together with what other threads add at the same moment."""
+        if conn is not None:
             self._insert(conn, items)
+            return
+        mine = _Waiting(items)
+        with self._waiting_lock:
+            self._waiting.append(mine)
+        with self._lock:
+            if not mine.done:
+                self._commit_waiting()
+        if mine.error is not None:
+            raise mine.error
+
+    def _commit_waiting(self) -> None:
+        """Commit every waiting caller's events in one transaction, each behind its own savepoint."""
+        with self._waiting_lock:
+            group, self._waiting = self._waiting, []
+        try:
+            with self.transaction() as conn:
+                for waiting in group:
+                    conn.execute("SAVEPOINT one")
+                    try:
+                        self._insert(conn, waiting.items)
+                    except OutboxError as exc:
+                        conn.execute("ROLLBACK TO one")
+                        waiting.error = exc
+                    conn.execute("RELEASE one")
+        except Exception as exc:
+            for waiting in group:
+                if waiting.error is None:
+                    waiting.error = OutboxError(f"the outbox {self.path} could not commit: {exc}")
+                    waiting.error.__cause__ = exc
+        finally:
+            for waiting in group:
+                waiting.done = True
 
     def _insert(self, conn: sqlite3.Connection, items: Sequence[tuple[str, Event]]) -> None:
         if self._depth + len(items) > self.max_events:
