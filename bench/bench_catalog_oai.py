@@ -8,6 +8,8 @@ import multiprocessing as mp
 import multiprocessing.synchronize
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,15 +32,24 @@ def _serve(url: str, page_size: int, port: mp.Queue[int], stop: mp.synchronize.E
     db.dispose()
 
 
-def harvest(db: Database, page_size: int, limit: int | None, prefix: str) -> tuple[int, float]:
+@contextmanager
+def served(db: Database, page_size: int = 500) -> Iterator[str]:
+    """The server's base URL, served from a process of its own for as long as the block runs."""
     ctx = mp.get_context("spawn")
     ports: mp.Queue[int] = ctx.Queue()
     stop = ctx.Event()
     server = ctx.Process(target=_serve, args=(db.url, page_size, ports, stop), daemon=True)
     server.start()
     try:
-        port = ports.get(timeout=60)
-        sickle = Sickle(f"http://127.0.0.1:{port}/oai", max_retries=1, timeout=120)
+        yield f"http://127.0.0.1:{ports.get(timeout=60)}"
+    finally:
+        stop.set()
+        server.join(30)
+
+
+def harvest(db: Database, page_size: int, limit: int | None, prefix: str) -> tuple[int, float]:
+    with served(db, page_size) as url:
+        sickle = Sickle(f"{url}/oai", max_retries=1, timeout=120)
         started = time.perf_counter()
         count = 0
         for _record in sickle.ListRecords(metadataPrefix=prefix, ignore_deleted=False):
@@ -46,9 +57,6 @@ def harvest(db: Database, page_size: int, limit: int | None, prefix: str) -> tup
             if limit is not None and count >= limit:
                 break
         return count, time.perf_counter() - started
-    finally:
-        stop.set()
-        server.join(30)
 
 
 def main() -> int:

@@ -20,6 +20,9 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -443,12 +446,100 @@ def identifiers_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
 router = APIRouter(tags=["oai-pmh"])
 
 
-def _respond(request: Request, pairs: list[tuple[str, str]]) -> Response:
-    db: Database = request.app.state.db
-    config: ProviderConfig = getattr(request.app.state, "oai", None) or ProviderConfig()
-    base_url = str(request.url).split("?", 1)[0]
+_TOKEN_ISSUED = re.compile(r"<resumptionToken [^>]*>([^<]+)</resumptionToken>")
+_LISTS = ("ListRecords", "ListIdentifiers")
+
+
+class Prefetcher:
+    """Renders the next page of a list while the harvester is still parsing the one it was just sent.
+
+    Harvesters (Sickle, oaipmh, Koha's, MarcEdit's) fetch pages one after the other, so the provider sits idle
+    while they parse; the page a resumption token leads to is rendered meanwhile in one background thread and
+    answered when it is asked for. A page rendered a moment early is still correct: any change to a record
+    gives it a later datestamp, so a harvest that already passed its position receives it again further on
+    (resumption tokens are keyset positions). At most ``keep`` pages are held; an unclaimed one is dropped.
+    """
+
+    def __init__(self, db: Database, config: ProviderConfig, keep: int = 4) -> None:
+        self.db = db
+        self.config = config
+        self.keep = keep
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oai-prefetch")
+        self._pages: OrderedDict[tuple[str, str, str], Future[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def answer(self, base_url: str, pairs: list[tuple[str, str]]) -> str:
+        """The response to ``pairs``, taken from a page rendered beforehand when there is one."""
+        key = _list_key(base_url, pairs)
+        page: Future[str] | None = None
+        if key is not None:
+            with self._lock:
+                page = self._pages.pop(key, None)
+        text: str | None = None
+        if page is not None:
+            try:
+                text = page.result()
+            except Exception:  # noqa: BLE001  (rendered again below, where the error is answered or raised)
+                log.warning("a prefetched OAI-PMH page failed; rendering it again", exc_info=True)
+        if text is None:
+            text = render(self.db, base_url, self.config, pairs)
+        if key is not None or any(k == "verb" and v in _LISTS for k, v in pairs):
+            issued = _TOKEN_ISSUED.search(text, max(0, len(text) - 4096))
+            verb = next(v for k, v in pairs if k == "verb")
+            if issued is not None:
+                self._schedule(base_url, verb, issued.group(1))
+        return text
+
+    def _schedule(self, base_url: str, verb: str, token: str) -> None:
+        key = (base_url, verb, token)
+        pairs = [("verb", verb), ("resumptionToken", token)]
+        with self._lock:
+            if key in self._pages:
+                return
+            self._pages[key] = self._pool.submit(render, self.db, base_url, self.config, pairs)
+            while len(self._pages) > self.keep:
+                _key, dropped = self._pages.popitem(last=False)
+                dropped.cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _list_key(base_url: str, pairs: list[tuple[str, str]]) -> tuple[str, str, str] | None:
+    """(base URL, verb, token) of a request for a further page of a list; None for any other request."""
+    if len(pairs) != 2:
+        return None
+    args = dict(pairs)
+    verb, token = args.get("verb"), args.get("resumptionToken")
+    if verb not in _LISTS or not token:
+        return None
+    return base_url, verb, token
+
+
+def render(db: Database, base_url: str, config: ProviderConfig, pairs: list[tuple[str, str]]) -> str:
     with db.session() as session:
-        text = Provider(session, base_url, config).answer(pairs, dt.datetime.now(dt.UTC))
+        return Provider(session, base_url, config).answer(pairs, dt.datetime.now(dt.UTC))
+
+
+_PREFETCHERS_LOCK = threading.Lock()
+
+
+def _prefetcher(request: Request) -> Prefetcher:
+    state = request.app.state
+    config: ProviderConfig = getattr(state, "oai", None) or ProviderConfig()
+    with _PREFETCHERS_LOCK:
+        current: Prefetcher | None = getattr(state, "oai_prefetcher", None)
+        if current is None or current.config is not config or current.db is not state.db:
+            if current is not None:
+                current.close()
+            current = Prefetcher(state.db, config)
+            state.oai_prefetcher = current
+    return current
+
+
+def _respond(request: Request, pairs: list[tuple[str, str]]) -> Response:
+    base_url = str(request.url).split("?", 1)[0]
+    text = _prefetcher(request).answer(base_url, pairs)
     return Response(content=text.encode("utf-8"), media_type="text/xml; charset=utf-8")
 
 

@@ -26,6 +26,7 @@ Terms that arrive double-encoded by the Simple2ZOOM Z39.50 gateway (UTF-8 read a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import threading
@@ -35,11 +36,13 @@ from urllib.parse import parse_qsl
 from cql.lexer import CQLLexer, CQLLexerError
 from cql.parser import CQLParser12, CQLParserError, CQLSearchClause, CQLTriple
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.catalog.errors import QuerySyntaxError, SearchError, UnsupportedIndex, UnsupportedRelation
 from server.catalog.marcio import iso2709_to_marcxml, xml_text
-from server.catalog.search import Bool, Node, Term, search
+from server.catalog.models import BibRecord
+from server.catalog.search import Bool, Node, Term, find
 from server.db import Database
 from server.union.errors import SruDiagnostic
 from server.union.oai import dc_elements, identifiers_of
@@ -177,8 +180,12 @@ def _parser() -> Any:
     return parser
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_query(query: str) -> tuple[Node | None, str]:
-    """The search tree and sort of a CQL query (diagnostic 10 when it does not parse)."""
+    """The search tree and sort of a CQL query (diagnostic 10 when it does not parse).
+
+    Cached: the tree is immutable, and clients (Z39.50 gateways, union catalogs) repeat their queries.
+    """
     try:
         parsed = _parser().parse(query, tracking=True)
     except (CQLLexerError, CQLParserError) as exc:
@@ -302,7 +309,7 @@ class Responder:
             raise SruDiagnostic(6, "Unsupported parameter value", "queryType")
         node, sort = parse_query(query)
         try:
-            results = search(self.session, node, sort=sort, limit=maximum, offset=start - 1)
+            total, ranked = find(self.session, node, sort=sort, limit=maximum, offset=start - 1)
         except UnsupportedIndex as exc:
             raise SruDiagnostic(16, "Unsupported index", exc.index) from None
         except UnsupportedRelation as exc:
@@ -311,18 +318,23 @@ class Responder:
             raise SruDiagnostic(10, "Query syntax error", str(exc)) from None
         except SearchError as exc:
             raise SruDiagnostic(1, "General system error", str(exc)) from None
-        if maximum > 0 and results.total > 0 and start > results.total:
+        if maximum > 0 and total > 0 and start > total:
             raise SruDiagnostic(61, "First record position out of range", str(start))
         records = []
-        identifiers = identifiers_of(self.session, [h.record.id for h in results.hits]) if "dc" in schema else {}
-        for position, hit in enumerate(results.hits, start=start):
-            if schema.endswith("marcxml-v1.1"):
-                data = iso2709_to_marcxml(hit.record.marc)
-            else:
-                data = (
-                    '<srw_dc:dc xmlns:srw_dc="info:srw/schema/1/dc-schema" xmlns:dc="http://purl.org/dc/elements/1.1/">'
-                    f"{dc_elements(hit.record, identifiers.get(hit.record.id, []))}</srw_dc:dc>"
-                )
+        ids = [rid for rid, _score in ranked]
+        if schema.endswith("marcxml-v1.1"):
+            # Only the stored ISO 2709 bytes: MARCXML is written from them, no ORM object is needed.
+            marc = dict(self.session.execute(select(BibRecord.id, BibRecord.marc).where(BibRecord.id.in_(ids))).all())
+            rendered = [iso2709_to_marcxml(marc[rid]) for rid in ids]
+        else:
+            loaded = {r.id: r for r in self.session.scalars(select(BibRecord).where(BibRecord.id.in_(ids)))}
+            identifiers = identifiers_of(self.session, ids)
+            rendered = [
+                '<srw_dc:dc xmlns:srw_dc="info:srw/schema/1/dc-schema" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                f"{dc_elements(loaded[rid], identifiers.get(rid, []))}</srw_dc:dc>"
+                for rid in ids
+            ]
+        for position, data in enumerate(rendered, start=start):
             if escaping == "string":
                 data = xml_text(data)
             records.append(
@@ -334,13 +346,13 @@ class Responder:
                     + self.el("recordPosition", str(position)),
                 )
             )
-        body = self.el("numberOfRecords", str(results.total))
+        body = self.el("numberOfRecords", str(total))
         if self.v2:
             body += self.el("resultCountPrecision", "info:srw/vocabulary/resultCountPrecision/1/exact")
         if records:
             body += self.el("records", "".join(records))
         following = start + len(records)
-        if records and following <= results.total:
+        if records and following <= total:
             body += self.el("nextRecordPosition", str(following))
         echoed = self.el("query", xml_text(query)) + self.el("startRecord", str(start))
         body += self.el("echoedSearchRetrieveRequest", self.el("version", self.version) + echoed)
