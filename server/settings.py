@@ -6,7 +6,6 @@ Read with :func:`edge.config.load_settings` from a TOML file and ``THUVIEN_...``
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -54,7 +53,7 @@ class Sip2Settings(Section):
     tls_key: Path | None = None
     max_frame_bytes: int = Field(default=8192, ge=256, le=1_048_576)
     idle_timeout_seconds: float = Field(default=300.0, gt=0)
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)  # listener processes
+    workers: int | None = Field(default=None, ge=1, le=64)  # listener processes; None: server.sip2.workers decides
 
 
 class MqttSettings(Section):

@@ -16,7 +16,8 @@ import pytest
 from server import migrate
 from server.db import Database
 from server.settings import DatabaseSettings, ServerSettings, Sip2Settings
-from server.sip2.workers import Sip2Workers, reuse_port_supported
+from server.sip2.server import Sip2Server
+from server.sip2.workers import Sip2Workers, reuse_port_supported, sip2_service, worker_count
 from tests.circulation.builders import build_world
 from tests.sip2.conftest import BLANK
 from tests.sip2.rawclient import RawClient
@@ -32,6 +33,18 @@ def _lend_and_return(client: RawClient, item: str) -> None:
     assert out.startswith(b"121"), out
     back = client.request(f"09N{NOW}{BLANK}APdesk|AOVN-TEST|AB{item}|AC|")
     assert back.startswith(b"101"), back
+
+
+def test_default_worker_count_is_one_per_core_on_postgresql_and_one_on_sqlite(sqlite_db: Database) -> None:
+    pg = ServerSettings(demo=True, database=DatabaseSettings(url="postgresql+psycopg://thuvien@db/thuvien"))
+    lite = ServerSettings(demo=True, database=DatabaseSettings(url=sqlite_db.url))
+    assert worker_count(pg) == (os.cpu_count() or 1)
+    assert worker_count(lite) == 1
+    assert isinstance(sip2_service(lite, sqlite_db), Sip2Server)
+    explicit = lite.model_copy(update={"sip2": Sip2Settings(workers=3)})
+    assert worker_count(explicit) == 3
+    service = sip2_service(explicit, sqlite_db)
+    assert isinstance(service, Sip2Workers) and service.count == 3  # built, not started
 
 
 def _answers(client: RawClient) -> bool:
