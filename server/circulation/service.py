@@ -940,8 +940,17 @@ class CirculationService:
     def _patron_hold(
         self, session: Session, patron: Patron, hold_id: int | None, item_barcode: str | None, record_id: int | None
     ) -> Hold:
-        """The patron's active hold by id, or on the title of an item or record (the oldest when unnamed)."""
-        stmt = select(Hold).where(Hold.patron_id == patron.id, Hold.state.in_(ACTIVE_HOLD_STATES))
+        """The patron's active hold by id, or on the title of an item or record (the oldest when unnamed).
+
+        Row-locked and re-read: a checkin trapping the same hold concurrently either finishes first (and this
+        sees the hold's new state) or waits for this transaction.
+        """
+        stmt = (
+            select(Hold)
+            .where(Hold.patron_id == patron.id, Hold.state.in_(ACTIVE_HOLD_STATES))
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
         if hold_id is not None:
             stmt = stmt.where(Hold.id == hold_id)
         elif item_barcode:

@@ -166,9 +166,12 @@ def route_item(ctx: LoanContext) -> None:
 
 def _wanted_by(session: Session, item: Item, now: dt.datetime) -> Hold | None:
     """The hold the returned item goes to: one already sending this copy, else the oldest waiting one still
-    wanted at ``now``."""
+    wanted at ``now``. Row-locked, so a concurrent change or cancellation of it waits or is seen."""
     in_transit = session.scalar(
-        select(Hold).where(Hold.item_id == item.id, Hold.state == HoldState.IN_TRANSIT).limit(1)
+        select(Hold)
+        .where(Hold.item_id == item.id, Hold.state == HoldState.IN_TRANSIT)
+        .limit(1)
+        .with_for_update(key_share=True)
     )
     return in_transit or session.scalar(
         select(Hold)
@@ -180,6 +183,7 @@ def _wanted_by(session: Session, item: Item, now: dt.datetime) -> Hold | None:
         )
         .order_by(Hold.placed_at, Hold.id)
         .limit(1)
+        .with_for_update(key_share=True)
     )
 
 
