@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -12,9 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from server import migrate
+from server.catalog.models import Item
+from server.circulation.models import Loan
 from server.db import Database
+from server.patrons.models import Patron, PatronCard
 from server.settings import DatabaseSettings, ServerSettings, Sip2Settings
 from server.sip2.server import Sip2Server
 from server.sip2.workers import Sip2Workers, reuse_port_supported, sip2_service, worker_count
@@ -136,6 +141,60 @@ def test_stopping_the_service_stops_every_worker(sqlite_db: Database) -> None:
     assert not any(_alive(pid) for pid in pids)
     with pytest.raises(OSError):
         RawClient(port, timeout=2).login()
+
+
+@pytest.mark.postgres
+def test_kiosks_on_different_workers_race_for_one_copy_on_postgresql(pg_db: Database) -> None:
+    world = build_world(pg_db)
+    with pg_db.write() as s:
+        for n in range(8):
+            s.add(
+                Patron(
+                    full_name=f"Bạn đọc {n}",
+                    home_library_id=world.main,
+                    category_code="adult",
+                    expires_on=dt.date(2030, 1, 1),
+                    cards=[PatronCard(number=f"R{n}")],
+                )
+            )
+    settings = ServerSettings(
+        demo=True,
+        database=DatabaseSettings(url=pg_db.url),
+        sip2=Sip2Settings(host="127.0.0.1", port=0, workers=2),
+    )
+    running = _Running(settings)
+    clients = [RawClient(running.workers.port) for _ in range(8)]
+    try:
+        for client in clients:
+            assert client.login().startswith(b"941")
+        for item in ("39000001", "39000002", "39000003"):
+            barrier = threading.Barrier(len(clients))
+            replies = [b""] * len(clients)
+
+            def lend(
+                n: int, item: str = item, barrier: threading.Barrier = barrier, replies: list[bytes] = replies
+            ) -> None:
+                barrier.wait()
+                replies[n] = clients[n].request(f"11YN{NOW}{BLANK}AOVN-TEST|AAR{n}|AB{item}|AC|")
+
+            threads = [threading.Thread(target=lend, args=(n,)) for n in range(len(clients))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert sorted(r[:3] for r in replies) == [b"120"] * (len(clients) - 1) + [b"121"], replies
+            with pg_db.session() as s:
+                loans = s.scalar(
+                    select(func.count())
+                    .select_from(Loan)
+                    .join(Item, Item.id == Loan.item_id)
+                    .where(Item.barcode == item, Loan.returned_at.is_(None))
+                )
+            assert loans == 1
+    finally:
+        for client in clients:
+            client.close()
+        running.stop()
 
 
 def _children(pid: int) -> list[int]:
