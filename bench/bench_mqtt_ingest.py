@@ -106,7 +106,8 @@ def main() -> int:
             broker.kill()
     rows: list[list[object]] = [["Mosquitto raw QoS 1 (paho pub -> sub)", N_RAW, f"{raw:,.0f}", "1.00", "", "", ""]]
     labels = {
-        "batched": f"{args.edges} edge outboxes -> PostgreSQL, exactly once (EventBatch, runs of {args.run})",
+        "batched": f"{args.edges} edge outboxes -> PostgreSQL, exactly once (EventBatch, "
+                   + (f"runs of {args.run})" if args.run else "one kind)"),
         "single": f"{args.edges} edge outboxes -> PostgreSQL, exactly once (one event per message)",
     }
     for case in cases:

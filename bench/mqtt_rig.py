@@ -242,6 +242,9 @@ def consumer(db: object, port: int) -> object:
     c.start_threads()
     if not c.subscribed.wait(10):
         raise RuntimeError("the consumer did not subscribe")
+    deadline = time.monotonic() + 10
+    while not c.counters["announcements"] and time.monotonic() < deadline:  # its "listening" acks are out
+        time.sleep(0.01)
     return c
 
 

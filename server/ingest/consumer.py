@@ -311,6 +311,7 @@ class IngestConsumer:
         payload = encode(Ack(event_ids=[]))
         for device_id, kind, isil in rows:
             client.publish(DeviceTopics(self.settings.topic_prefix, isil, kind.value, device_id).ack, payload, qos=1)
+        self.counters["announcements"] += 1
         return len(rows)
 
     def dispatch_commands(self) -> int:

@@ -541,10 +541,12 @@ def _insert_events(session: Session, rows: list[dict[str, Any]]) -> set[str]:
         return set()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
+        # In event_id order: two server processes inserting overlapping batches take the keys in the same
+        # order, so one waits for the other instead of deadlocking.
         document = json.dumps([
             [r["event_id"], r["device_id"], r["kind"], r["occurred_at"].isoformat(), r["received_at"].isoformat(),
              r["payload"], r["status"], r["reason"]]
-            for r in rows
+            for r in sorted(rows, key=lambda r: str(r["event_id"]))
         ])
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(_INSERT_PG, (document,))
