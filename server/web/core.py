@@ -232,7 +232,9 @@ def web_context(request: Request) -> Iterator[Web]:
         )
 
 
-WebDep = Annotated[Web, Depends(web_context)]
+# The transaction ends with the page function, before the response goes out: a redirect after a form post
+# must never reach the browser ahead of the commit it announces.
+WebDep = Annotated[Web, Depends(web_context, scope="function")]
 
 
 def checked_post(web: WebDep, csrf: Annotated[str, Form()] = "") -> Web:

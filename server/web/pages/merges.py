@@ -101,7 +101,7 @@ def merge_confirm(web: PostDep, merge_id: int) -> Response:
         return web.render("message.html", status_code=409, title=web._("Not saved"), message=str(exc))
     audit(web.session, **web.actor(), action="union.merge_confirmed", target_type="merge", target_id=merge_id,
           library_id=row.source_library_id, details={"kept_record_id": row.kept_record_id, "key": row.match_key})
-    return _committed_redirect(web, f"{PREFIX}/union/merges?done=confirmed")
+    return redirect(f"{PREFIX}/union/merges?done=confirmed")
 
 
 @router.post("/union/merges/{merge_id}/split")
@@ -114,11 +114,4 @@ def merge_split(web: PostDep, merge_id: int) -> Response:
     audit(web.session, **web.actor(), action="union.merge_split", target_type="merge", target_id=merge_id,
           library_id=row.source_library_id, details={"kept_record_id": row.kept_record_id, "new_record_id": new_id})
     log.info("merge %d split by staff %d: new record %d", merge_id, web.principal.user_id, new_id)
-    return _committed_redirect(web, f"{PREFIX}/union/merges?done=split")
-
-
-def _committed_redirect(web: Web, url: str) -> Response:
-    """Commit, then redirect: the request's transaction otherwise ends only after the answer has been sent,
-    and the browser's next page could be read before the change is visible."""
-    web.session.commit()
-    return redirect(url)
+    return redirect(f"{PREFIX}/union/merges?done=split")
