@@ -171,8 +171,11 @@ class Outbox:
         except Exception as exc:
             for waiting in group:
                 if waiting.error is None:
-                    waiting.error = OutboxError(f"the outbox {self.path} could not commit: {exc}")
-                    waiting.error.__cause__ = exc
+                    # Each caller gets its own exception object, of the outbox's own kind (OutboxClosed...).
+                    error = (type(exc)(str(exc)) if isinstance(exc, OutboxError)
+                             else OutboxError(f"the outbox {self.path} could not commit: {exc}"))
+                    error.__cause__ = exc
+                    waiting.error = error
         finally:
             for waiting in group:
                 waiting.done = True

@@ -8,8 +8,10 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from edge.contract import Event
-from edge.outbox import DuplicateEvent, Outbox, OutboxFull
+from edge.outbox import DuplicateEvent, Outbox, OutboxClosed, OutboxFull
 from tests.support import wait_for
 
 
@@ -74,3 +76,10 @@ def test_concurrent_adders_all_land_once(tmp_path: Path) -> None:
         mine = [i for i in ids if i.startswith(f"t{t}-")]
         assert mine == sorted(mine)
     box.close()
+
+
+def test_adding_to_a_closed_outbox_says_so(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.close()
+    with pytest.raises(OutboxClosed):
+        box.add("t/evt/checkout", _event("late"))
