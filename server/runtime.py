@@ -39,9 +39,9 @@ def background_services(settings: ServerSettings, db: Database) -> list[Service]
         from server.sip2.workers import sip2_service
 
         services.append(sip2_service(settings, db))
-    from server.circulation.jobs import AnonymiseJob
+    from server.circulation.jobs import AnonymiseJob, HoldExpiryJob
 
-    services.append(AnonymiseJob(settings, db))
+    services += [AnonymiseJob(settings, db), HoldExpiryJob(settings, db)]
     if settings.mqtt.enabled:
         from server.ingest.consumer import IngestConsumer
 

@@ -1223,3 +1223,52 @@ class CirculationService:
             if loans:
                 log.info("anonymised %d returned loans", len(loans))
             return len(loans)
+
+    def expire_lapsed_holds(self) -> tuple[int, int]:
+        """Close the holds whose date has passed; return how many were waiting and how many were on the shelf.
+
+        A waiting hold past its date is no longer wanted. A copy left on the hold shelf past its pickup date
+        moves on as a cancelled hold's copy does: to the next request, or back to the shelf or its home library
+        (each move is audited, so staff can pull the copy from the hold shelf)."""
+        now = self.clock()
+        with self._writer(), self.db.write() as session:
+            lapsed = session.scalars(
+                select(Hold)
+                .where(
+                    Hold.state.in_((HoldState.WAITING, HoldState.READY)),
+                    Hold.expires_at.is_not(None),
+                    Hold.expires_at <= now,
+                )
+                .order_by(Hold.id)
+                .with_for_update()
+            ).all()
+            waiting = shelf = 0
+            for hold in lapsed:
+                was_ready = hold.state is HoldState.READY
+                hold.state = HoldState.EXPIRED
+                hold.closed_at = now
+                if not was_ready:
+                    waiting += 1
+                    continue
+                shelf += 1
+                route = None
+                item = session.get(Item, hold.item_id, with_for_update={"key_share": True}) if hold.item_id else None
+                if item is not None and item.status is ItemStatus.ON_HOLD_SHELF:
+                    policy = self._policy(session, item.library_id, None, item.item_type)
+                    ctx = self._context(session, item, policy, now, channel="system", library_id=hold.pickup_library_id)
+                    session.flush()
+                    tr.route_returned_item(ctx)
+                    route = ctx.outcome.get("route")
+                audit(
+                    session,
+                    actor_kind="system",
+                    actor_id=None,
+                    action="circulation.hold_shelf_expired",
+                    target_type="item",
+                    target_id=item.barcode if item is not None else None,
+                    library_id=hold.pickup_library_id,
+                    details={"hold_id": hold.id, "route": route},
+                )
+            if lapsed:
+                log.info("holds: %d waiting and %d on the hold shelf lapsed", waiting, shelf)
+            return waiting, shelf

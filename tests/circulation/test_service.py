@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from server.audit.models import AuditEntry
 from server.catalog.models import Item, ItemStatus
 from server.circulation import errors
 from server.circulation.models import ClientTransaction, Fee, Hold, HoldState, Loan, LoanState
@@ -268,3 +269,25 @@ def test_item_information(service: CirculationService, db: Database) -> None:
         assert item is not None and item.status is ItemStatus.AVAILABLE
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Fee)) == 1
+
+
+def test_lapsed_holds_expire_and_shelved_copy_moves_on(service: CirculationService, world: World, db: Database,
+                                                       clock: Clock) -> None:
+    service.place_hold("0001", item_barcode="39000003")
+    service.place_hold("0002", item_barcode="39000003")
+    service.checkout("0003", "39000002")
+    lapsing = service.place_hold("0001", item_barcode="39000002", expires_at=clock() + dt.timedelta(days=1))
+    assert service.checkin("39000003", library_id=world.main).hold is not None  # on the shelf for 0001
+    assert service.expire_lapsed_holds() == (0, 0)
+    clock.advance(days=30)  # past the waiting hold's date and the shelf days
+    assert service.expire_lapsed_holds() == (1, 1)
+    info = service.item_information("39000003")
+    assert info.item.status == "on_hold_shelf" and info.hold_patron_card == "0002"
+    with db.session() as s:
+        assert s.get(Hold, lapsing.hold_id).state is HoldState.EXPIRED  # type: ignore[union-attr]
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "circulation.hold_shelf_expired")).one()
+        assert entry.target_id == "39000003" and entry.details["route"] == ROUTE_HOLD_HERE
+    assert service.expire_lapsed_holds() == (0, 0)  # 0002's shelf days started today
+    clock.advance(days=30)
+    assert service.expire_lapsed_holds() == (0, 1)
+    assert service.item_information("39000003").item.status == "available"
