@@ -377,14 +377,20 @@ def find(
     condition: ColumnElement[bool] = compiler.compile(node) if node is not None else true()
     if not filters.include_deleted:
         condition = and_(condition, BibRecord.deleted_at.is_(None))
-    total = int(session.scalar(select(func.count()).select_from(BibRecord).where(condition)) or 0)
     stmt, score = _order(select(BibRecord.id).where(condition), compiler, sort)
-    if score is not None:
-        stmt = stmt.add_columns(score)
-    rows = session.execute(stmt.limit(limit).offset(offset)).all()
     if score is None:
+        total = _count(session, condition)
+        rows = session.execute(stmt.limit(limit).offset(offset)).all()
         return total, [(int(row[0]), None) for row in rows]
+    # Ranking reads every match anyway: the same pass counts them (PostgreSQL: one bitmap heap scan, not two).
+    stmt = stmt.add_columns(score, func.count().over().label("total"))
+    rows = session.execute(stmt.limit(limit).offset(offset)).all()
+    total = int(rows[0][2]) if rows else (_count(session, condition) if offset or not limit else 0)
     return total, [(int(row[0]), float(row[1]) if row[1] is not None else None) for row in rows]
+
+
+def _count(session: Session, condition: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count()).select_from(BibRecord).where(condition)) or 0)
 
 
 def search(
@@ -402,25 +408,26 @@ def search(
     return SearchResults(total=total, hits=hits, offset=offset, limit=limit)
 
 
-# One text query on SQLite: the FTS5 match joined to the live records, counted, and ranked by bm25 (weights
-# title 10, authors 5, subjects 3, everything 1). Fixed statements: nothing to build or compile per query.
+# One text query on SQLite: the FTS5 match joined to the live records, ranked by bm25 (weights title 10,
+# authors 5, subjects 3, everything 1) and counted in the same pass. A fixed statement: nothing to build or
+# compile per query.
+_FTS_RANKED = text(
+    "SELECT ranked.rid, ranked.score, count(*) OVER () FROM (SELECT rowid AS rid, "
+    "bm25(bib_fts, 10.0, 5.0, 3.0, 1.0) AS score FROM bib_fts WHERE bib_fts MATCH :expression) AS ranked "
+    "JOIN bib_records ON bib_records.id = ranked.rid WHERE bib_records.deleted_at IS NULL "
+    "ORDER BY ranked.score, ranked.rid LIMIT :limit OFFSET :offset"
+)
 _FTS_COUNT = text(
     "SELECT count(*) FROM bib_fts JOIN bib_records ON bib_records.id = bib_fts.rowid "
     "WHERE bib_fts MATCH :expression AND bib_records.deleted_at IS NULL"
 )
-_FTS_RANKED = text(
-    "SELECT ranked.rid, ranked.score FROM (SELECT rowid AS rid, bm25(bib_fts, 10.0, 5.0, 3.0, 1.0) AS score "
-    "FROM bib_fts WHERE bib_fts MATCH :expression) AS ranked JOIN bib_records ON bib_records.id = ranked.rid "
-    "WHERE bib_records.deleted_at IS NULL ORDER BY ranked.score, ranked.rid LIMIT :limit OFFSET :offset"
-)
 
 
-def _ranked_fts(
-    session: Session, expression: str, limit: int, offset: int
-) -> tuple[int, list[tuple[int, float | None]]]:
-    """One text query on SQLite: the total, then the page ranked by bm25 (best first)."""
-    total = int(session.scalar(_FTS_COUNT, {"expression": expression}) or 0)
-    if limit == 0 or offset >= total:
-        return total, []
-    rows = session.execute(_FTS_RANKED, {"expression": expression, "limit": limit, "offset": offset})
-    return total, [(int(rid), -float(score)) for rid, score in rows]
+def _ranked_fts(session: Session, expression: str, limit: int, offset: int) -> tuple[int, Ranked]:
+    """One text query on SQLite: the total and the page ranked by bm25 (best first)."""
+    if limit == 0:
+        return int(session.scalar(_FTS_COUNT, {"expression": expression}) or 0), []
+    rows = session.execute(_FTS_RANKED, {"expression": expression, "limit": limit, "offset": offset}).all()
+    if not rows:
+        return (int(session.scalar(_FTS_COUNT, {"expression": expression}) or 0) if offset else 0), []
+    return int(rows[0][2]), [(int(rid), -float(score)) for rid, score, _total in rows]
