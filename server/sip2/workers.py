@@ -170,7 +170,7 @@ class Sip2Workers:
                 await asyncio.sleep(delay)
                 try:
                     self._workers[slot] = await self._spawn(worker.index, self.port)
-                except Sip2WorkerError:
+                except Exception:  # the watcher must outlive any one failed start
                     log.exception("SIP2 worker %d could not be started again", worker.index)
                     worker.started = time.monotonic()  # try again next round, backing off further
 

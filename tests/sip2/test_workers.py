@@ -197,13 +197,24 @@ def test_kiosks_on_different_workers_race_for_one_copy_on_postgresql(pg_db: Data
         running.stop()
 
 
+def test_workers_of_a_killed_server_stop_and_free_the_port(tmp_path: Path) -> None:
+    server, port = _start_thuvien_server(tmp_path)
+    workers = [pid for pid in _children(server.pid) if _is_spawned(pid)]
+    assert len(workers) == 2
+    server.kill()  # no chance to stop them: they notice the closed pipe
+    server.communicate(timeout=30)
+    assert wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=30)
+    with pytest.raises(OSError):
+        RawClient(port, timeout=2).login()
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_thuvien_server_stops_its_workers_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
+def _start_thuvien_server(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``thuvien server`` with two SIP2 workers over a small SQLite world; returns once SIP2 answers."""
     url = f"sqlite:///{tmp_path}/server.db"
     db = Database(url)
     migrate.upgrade(db)
@@ -221,21 +232,30 @@ def test_thuvien_server_stops_its_workers_on_a_signal(tmp_path: Path, sig: signa
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+    def serving() -> bool:
+        try:
+            client = RawClient(sip2_port, timeout=5)
+        except OSError:
+            return False
+        try:
+            return client.login().startswith(b"941")
+        finally:
+            client.close()
+
+    if not wait_for(serving, timeout=120, interval=0.5):
+        server.kill()
+        _, stderr = server.communicate(timeout=30)
+        pytest.fail(f"SIP2 workers did not come up: {stderr.decode(errors='replace')[-2000:]}")
+    return server, sip2_port
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_thuvien_server_stops_its_workers_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    server, _ = _start_thuvien_server(tmp_path)
     try:
-
-        def serving() -> bool:
-            try:
-                client = RawClient(sip2_port, timeout=5)
-            except OSError:
-                return False
-            try:
-                return client.login().startswith(b"941")
-            finally:
-                client.close()
-
-        assert wait_for(serving, timeout=120, interval=0.5), "SIP2 workers did not come up"
         workers = [pid for pid in _children(server.pid) if _is_spawned(pid)]
-        assert len(workers) >= 2
+        assert len(workers) == 2
         server.send_signal(sig)
         _, stderr = server.communicate(timeout=60)
         assert server.returncode == 0, stderr.decode()
