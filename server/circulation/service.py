@@ -533,7 +533,7 @@ class CirculationService:
                     ctx.outcome.update(route=tr.ROUTE_HOLD_HERE, hold_id=ready.id)
                 else:
                     tr.route_returned_item(ctx)
-            session.flush()
+            # No flush here: the loan, item and audit rows go out together at commit (queries autoflush).
             hold = self._hold_trap(session, ctx.outcome.get("hold_id"), where)
             dest_id = ctx.outcome.get("destination_library_id")
             dest = self.reference.library(session, dest_id) if isinstance(dest_id, int) else None
