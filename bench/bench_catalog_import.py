@@ -70,20 +70,26 @@ def head(path: Path, limit: int | None) -> bytes:
     return data[:end]
 
 
-def raw_parse(data: bytes) -> tuple[int, float]:
-    started = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the parsing processes)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def raw_parse(data: bytes) -> tuple[int, float, float]:
+    started, cpu = time.perf_counter(), cpu_seconds()
     count = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for record in MARCReader(io.BytesIO(data), to_unicode=True):
             count += record is not None
-    return count, time.perf_counter() - started
+    return count, time.perf_counter() - started, cpu_seconds() - cpu
 
 
-def import_into(db: Database, data: bytes, workers: int) -> tuple[int, float, int]:
-    started = time.perf_counter()
+def import_into(db: Database, data: bytes, workers: int) -> tuple[int, float, int, float]:
+    started, cpu = time.perf_counter(), cpu_seconds()
     report = Importer(db, batch_size=1000).run_iso2709(io.BytesIO(data), workers=workers)
-    return report.imported, time.perf_counter() - started, len(report.rejected)
+    return report.imported, time.perf_counter() - started, len(report.rejected), cpu_seconds() - cpu
 
 
 def main() -> int:
@@ -97,17 +103,29 @@ def main() -> int:
     path, note = loc_file()
     data = head(path, args.limit)
     print(f"file: {note}, {len(data) / 1e6:.0f} MB")
-    parsed, parse_s = raw_parse(data)
-    rows: list[list[object]] = [["raw pymarc parse", parsed, f"{parse_s:.1f} s", f"{parsed / parse_s:,.0f}", "1.00×"]]
+    parsed, parse_s, parse_cpu = raw_parse(data)
+    rows: list[list[object]] = [
+        [
+            "raw pymarc parse",
+            parsed,
+            f"{parse_s:.1f} s",
+            f"{parsed / parse_s:,.0f}",
+            "1.00×",
+            f"{parse_cpu / parsed * 1e6:.0f}",
+        ]
+    ]
     rejected = 0
     if args.target in ("sqlite", "both"):
         for suffix in ("", "-wal", "-shm"):
             Path(str(SQLITE_DB) + suffix).unlink(missing_ok=True)
         db = Database(f"sqlite:///{SQLITE_DB}")
         migrate.upgrade(db)
-        imported, import_s, rejected = import_into(db, data, args.workers)
+        imported, import_s, rejected, cpu = import_into(db, data, args.workers)
         ratio = (imported / import_s) / (parsed / parse_s)
-        rows.append(["import → SQLite", imported, f"{import_s:.1f} s", f"{imported / import_s:,.0f}", f"{ratio:.2f}×"])
+        rate = f"{imported / import_s:,.0f}"
+        rows.append(
+            ["import → SQLite", imported, f"{import_s:.1f} s", rate, f"{ratio:.2f}×", f"{cpu / imported * 1e6:.0f}"]
+        )
         db.dispose()
     if args.target in ("postgres", "both"):
         from bench.bench_catalog_search import PG_URL, recreate_pg
@@ -115,14 +133,19 @@ def main() -> int:
         recreate_pg()
         pg = Database(PG_URL)
         migrate.upgrade(pg)
-        imported, import_s, rejected = import_into(pg, data, args.workers)
+        imported, import_s, rejected, cpu = import_into(pg, data, args.workers)
         ratio = (imported / import_s) / (parsed / parse_s)
+        rate = f"{imported / import_s:,.0f}"
         rows.append(
-            ["import → PostgreSQL", imported, f"{import_s:.1f} s", f"{imported / import_s:,.0f}", f"{ratio:.2f}×"]
+            ["import → PostgreSQL", imported, f"{import_s:.1f} s", rate, f"{ratio:.2f}×", f"{cpu / imported * 1e6:.0f}"]
         )
         pg.dispose()
-    print(table(["step", "records", "time", "records/s", "vs parse"], rows))
-    print(f"rejected: {rejected}; workers: {args.workers}; target: import ≥ 0.5× raw parse")
+    print(table(["step", "records", "time", "records/s", "vs parse", "CPU µs/record"], rows))
+    print(
+        f"rejected: {rejected}; the import reads and indexes in {args.workers} processes while one writes "
+        "(the raw parse is one process); CPU µs/record excludes the database server's (PostgreSQL); "
+        "target: import ≥ 0.5× raw parse"
+    )
     return 0
 
 
