@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from server.catalog.importer import Importer, _prepare_chunks
-from server.catalog.marcio import iter_chunks, read_records
+from server.catalog.marcio import iter_chunks, read_records, to_iso2709
 from server.catalog.models import BibIdentifier, BibRecord
 from server.catalog.records import extract
 from server.catalog.scan import scan_utf8
@@ -32,31 +32,40 @@ def _head(name: str, count: int = 2000) -> bytes:
 
 
 @pytest.mark.parametrize("name", ISO_FILES)
-def test_scan_extracts_what_pymarc_extracts(name: str) -> None:
+def test_scan_extracts_and_stores_what_pymarc_does(name: str) -> None:
     data = _head(name)
-    scanned = 0
+    scanned = repaired = 0
     for (_position, _offset, chunk, _problem), outcome in zip(
         iter_chunks(io.BytesIO(data)), read_records(io.BytesIO(data), "iso2709"), strict=True
     ):
-        fields = scan_utf8(chunk.lstrip(b"\r\n"))
-        if fields is None:
+        found = scan_utf8(chunk.lstrip(b"\r\n"))
+        if found is None:
             continue
+        fields, marc = found
         scanned += 1
-        assert outcome.record is not None and not outcome.repaired and not outcome.warnings
+        assert outcome.record is not None and not outcome.warnings
         assert extract(fields) == extract(outcome.record)
+        assert marc == (to_iso2709(outcome.record) if outcome.repaired else outcome.raw)
+        repaired += outcome.repaired
     if name == "loc_books_20k.mrc":
-        assert scanned > 1800  # all but the records whose text needs repair are read directly
+        assert scanned == 2000 and repaired > 50  # every record, those with decomposed text repaired
+    if name == "vie_loc.mrc":
+        assert scanned == 121 and repaired > 0
 
 
 def test_scan_leaves_records_to_pymarc() -> None:
     clean = make_record("1", "Chiến tranh và hòa bình", "Tolstoy").as_marc()
-    assert scan_utf8(clean) is not None
+    found = scan_utf8(clean)
+    assert found is not None and found[1] == clean  # nothing to repair: stored as it came
     assert scan_utf8(clean[:9] + b" " + clean[10:]) is None  # MARC-8
     assert scan_utf8(clean[:-1]) is None  # the leader's length disagrees
     at = clean.index("Chiến".encode())
     assert scan_utf8(clean[:at] + b"\xff" + clean[at + 1 :]) is None  # invalid UTF-8
-    misordered = make_record("2", "Chie\u0301\u0302n tranh", "Tolstoy").as_marc()  # tone before circumflex
-    assert scan_utf8(misordered) is None
+    misordered = make_record("2", "Chie\u0301\u0302n tranh", "Tolstoy")  # tone before circumflex
+    found = scan_utf8(misordered.as_marc())
+    assert found is not None
+    assert extract(found[0]).title == "Chiến tranh"
+    assert found[1] != misordered.as_marc() and found[1] == make_record("2", "Chiến tranh", "Tolstoy").as_marc()
 
 
 def _rows(db: Database) -> list[tuple[Any, ...]]:
