@@ -2,7 +2,8 @@
 
 * Verbs: Identify, ListMetadataFormats, ListSets, GetRecord, ListIdentifiers, ListRecords.
 * Formats: ``oai_dc``, ``marc21`` (MARCXML) and ``marc21_withholdings`` (MARCXML plus one 852 per library
-  holding the title and one 876 $p per item barcode, for union catalogs).
+  holding the title, with $a ISIL, $c shelving location and $h call number, and one 876 $p per item barcode, for
+  union catalogs).
 * Sets: ``library:<ISIL>`` for every library (records it catalogued or holds).
 * Deletions are persistent (a withdrawn record keeps its row with ``deleted_at``).
 * Granularity ``YYYY-MM-DDThh:mm:ssZ`` (day granularity accepted too); the datestamp is ``updated_at``.
@@ -35,7 +36,7 @@ from server.catalog.export import library_condition
 from server.catalog.marcio import iso2709_to_marcxml, xml_text
 from server.catalog.models import BibIdentifier, BibRecord, Holding, Item
 from server.db import Database
-from server.libraries.models import Library
+from server.libraries.models import Library, Location
 from server.union.errors import OaiError
 
 log = logging.getLogger(__name__)
@@ -379,8 +380,9 @@ class Provider:
     def _holdings(self, ids: list[int]) -> dict[int, str]:
         found: dict[int, list[str]] = {}
         rows = self.session.execute(
-            select(Holding.record_id, Holding.id, Library.isil, Holding.call_number)
+            select(Holding.record_id, Holding.id, Library.isil, Location.code, Holding.call_number)
             .join(Library, Library.id == Holding.library_id)
+            .outerjoin(Location, Location.id == Holding.location_id)
             .where(Holding.record_id.in_(ids))
             .order_by(Holding.record_id, Library.isil, Holding.id)
         )
@@ -390,8 +392,10 @@ class Provider:
         ):
             if holding_id is not None:
                 items.setdefault(holding_id, []).append(barcode)
-        for rid, holding_id, isil, call_number in rows:
+        for rid, holding_id, isil, location, call_number in rows:
             subfields = f'<subfield code="a">{xml_text(isil)}</subfield>'
+            if location:
+                subfields += f'<subfield code="c">{xml_text(location)}</subfield>'
             if call_number:
                 subfields += f'<subfield code="h">{xml_text(call_number)}</subfield>'
             found.setdefault(rid, []).append(f'<datafield tag="852" ind1=" " ind2=" ">{subfields}</datafield>')

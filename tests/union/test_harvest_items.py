@@ -80,7 +80,7 @@ def test_members_copies_become_items_under_the_shared_record(db: Database, tmp_p
             add_source(db, "B", provider_b.url + "/oai", "VN-B", prefix="marc21_withholdings")
             first = harvest(db, "A")
             assert (first.new_records, first.items, first.warnings) == (2, 3, [])
-            # the holdings-bearing format: 852 $a $h followed by one 876 $p per copy, by configuration
+            # the holdings-bearing format: 852 $a $c $h followed by one 876 $p per copy, by configuration
             second = harvest(db, "B", holdings=MARC_852_876)
             assert (second.merged, second.items, second.warnings) == (1, 1, [])
             found = copies(db)
@@ -89,7 +89,7 @@ def test_members_copies_become_items_under_the_shared_record(db: Database, tmp_p
                 "A1": ("VN-A", "KHO", "895.92 NG-D", ItemStatus.AVAILABLE, shared),
                 "A2": ("VN-A", "KHO", "895.92 NG-D", ItemStatus.AVAILABLE, shared),
                 "A3": ("VN-A", "TN", "895.1", ItemStatus.AVAILABLE, found["A3"][4]),
-                "B1": ("VN-B", None, "895.92 NG", ItemStatus.AVAILABLE, shared),
+                "B1": ("VN-B", "MUON", "895.92 NG", ItemStatus.AVAILABLE, shared),
             }
             assert found["A3"][4] != shared
 
@@ -122,7 +122,7 @@ def test_members_copies_become_items_under_the_shared_record(db: Database, tmp_p
                 "A1": ("VN-A", "TN", "895.92 NG-D", ItemStatus.AVAILABLE, shared),
                 "A2": ("VN-A", "KHO", "895.92 NG-D", ItemStatus.WITHDRAWN, shared),
                 "A4": ("VN-A", "KHO", "895.92 NG-D", ItemStatus.AVAILABLE, shared),
-                "B1": ("VN-B", None, "895.92 NG", ItemStatus.AVAILABLE, shared),
+                "B1": ("VN-B", "MUON", "895.92 NG", ItemStatus.AVAILABLE, shared),
             }
             with db.session() as session:
                 orphan = session.get(BibRecord, found["A3"][4])
