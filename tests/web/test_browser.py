@@ -127,7 +127,8 @@ def test_gate_alarm_appears_live(page: Any, live_server: LiveServer, make_agent:
     row = page.locator("tr[data-alarm]").first
     assert "Nghi lấy cắp" in row.inner_text()
     shot(page, "06-alarms")
-    row.locator("button").click()
+    with page.expect_navigation():  # the form posts, then the redirect loads the list again
+        row.locator("button").click()
     assert "✓" in page.locator("tr[data-alarm]").first.inner_text()
 
 
@@ -172,6 +173,7 @@ def test_program_a_tag_on_a_simulated_station(page: Any, live_server: LiveServer
 def test_export_a_report_and_the_self_evaluation(page: Any, live_server: LiveServer) -> None:
     browser_login(page, live_server.base, "admin", "thuvien-admin")
     page.click("nav >> text=Báo cáo")
+    page.wait_for_load_state()  # count() does not wait for the new page
     assert page.locator("svg.chart").count() >= 2
     shot(page, "08-reports")
     with page.expect_download() as download_info:

@@ -47,6 +47,7 @@ def test_cataloguer_confirms_and_splits_merges(page: Any, live_server: LiveServe
     page.wait_for_url(re.compile(r".*/web/union/merges\?done=confirmed$"))
     assert page.locator(f"tr[data-merge='{kept_merge}']").count() == 0
     page.click("text=Gồm cả những cặp đã duyệt")
+    page.wait_for_load_state()  # count() does not wait for the new page
     assert page.locator(f"tr[data-merge='{kept_merge}']").count() == 1
     shot(page, "12-merge-list-reviewed")
 
