@@ -243,9 +243,11 @@ class Responder:
         )
 
     def explain(self, diagnostics: list[SruDiagnostic]) -> str:
+        from server.union.scan import SCANNABLE  # scan parses its clause with this module's CQL parser
+
         indexes = "".join(
-            f'<index><title>{name}</title><map><name set="{name.split(".")[0]}">{name.split(".", 1)[1]}</name>'
-            "</map></index>"
+            f'<index search="true" scan="{str(INDEX_MAP[name] in SCANNABLE).lower()}"><title>{name}</title>'
+            f'<map><name set="{name.split(".")[0]}">{name.split(".", 1)[1]}</name></map></index>'
             for name in sorted(n for n in INDEX_MAP if "." in n)
         )
         sets = (

@@ -70,6 +70,9 @@ def test_sruthi(sru: str) -> None:
     assert marc.count >= 1
     explain = sruthi.explain(sru)
     assert "dc" in str(explain.index)
+    zeerex = etree.fromstring(httpx.get(sru, params={"version": "1.2", "operation": "explain"}).content)
+    scan = {str(i.findtext("{*}title")): i.get("scan") for i in zeerex.iter("{http://explain.z3950.org/dtd/2.0/}index")}
+    assert scan["dc.title"] == scan["dc.creator"] == scan["dc.subject"] == "true" and scan["bath.isbn"] == "false"
 
 
 def diagnostic(response: httpx.Response) -> str | None:
