@@ -14,7 +14,7 @@ from server.db import Database
 from server.settings import DatabaseSettings, ServerSettings, Sip2Settings
 from server.sip2.server import Sip2Server
 from tests.circulation.builders import Clock, World, at, build_world
-from tests.sip2.rawclient import RawClient
+from tests.sip2.rawclient import RawClient, frame
 
 DATE = "20261126    100000"  # the fixed clock, local time, as SIP2 writes it
 BLANK = " " * 18
@@ -85,3 +85,11 @@ def connect(sip: Running) -> Iterator[Callable[[], RawClient]]:
     yield open_one
     for client in opened:
         client.close()
+
+
+@pytest.fixture
+def client(connect: Callable[[], RawClient]) -> RawClient:
+    """A raw client signed in as the kiosk account (the login reply asserted)."""
+    c = connect()
+    assert c.login() == frame("941", 0)
+    return c

@@ -43,6 +43,11 @@ class RawClient:
         self.send_raw(data)
         return self.read()
 
+    def expect(self, body: str, reply: str) -> None:
+        """Send ``body`` and assert the byte-exact reply ``reply`` (framed with the request's sequence number)."""
+        seq = self.seq
+        assert self.request(body) == frame(reply, seq)
+
     def text(self, body: str) -> str:
         return self.request(body).decode("utf-8")
 

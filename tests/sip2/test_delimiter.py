@@ -34,10 +34,6 @@ def caret(sip: Running) -> str:
     return "caret"
 
 
-def expect(c: RawClient, request: str, reply: str) -> None:
-    seq = c.seq
-    assert c.request(request) == frame(reply, seq)
-
 
 def test_session_with_a_caret_delimiter(caret: str, connect: Callable[[], RawClient]) -> None:
     c = connect()
@@ -45,33 +41,30 @@ def test_session_with_a_caret_delimiter(caret: str, connect: Callable[[], RawCli
     assert c.request("9900802.00") == frame(f"98NNNNNN050003{DATE}2.00AO|BXNNNNYYYNNNNNNNNN|", 0)
     assert c.request("9300CNcaret|COpw|CPKIOSK|") == frame("941", 1)
     # from now on fields end with "^" both ways; a "^" inside a value is replaced ("Ô^1" → "Ô/1")
-    expect(
-        c,
+    c.expect(
         "9900802.00",
         f"98YYYYYY050003{DATE}2.00{AO}AMThư viện tỉnh Thử^BXYYYYYYYYYYYYYYYY^ANÔ/1^",
     )
-    expect(
-        c,
+    c.expect(
         f"23000{DATE}{AO}AA0001^AC^AD1234^",
         f"24              000{DATE}{AO}AA0001^AENguyễn Văn An^BLY^CQY^BHVND^BV0^",
     )
-    expect(
-        c,
+    c.expect(
         f"11YN{DATE}{BLANK}{AO}AA0001^AB39000001^AC^",
         f"121NNY{DATE}{AO}AA0001^AB39000001^AJTruyện Kiều^AH20261210    235959^CK001^AFHạn trả / Due 10/12/2026^",
     )
     # "|" is an ordinary character for this account: "A|B" is one value
-    expect(c, f"35{DATE}{AO}AAX|Y^", f"36Y{DATE}{AO}AAX|Y^")
+    c.expect(f"35{DATE}{AO}AAX|Y^", f"36Y{DATE}{AO}AAX|Y^")
 
 
 def test_login_written_with_its_own_delimiter(caret: str, connect: Callable[[], RawClient]) -> None:
     c = connect()
     assert c.request("9300CNcaret^COpw^CPKIOSK^") == frame("941", 0)
-    expect(c, f"35{DATE}{AO}AA0001^", f"36Y{DATE}{AO}AA0001^")
+    c.expect(f"35{DATE}{AO}AA0001^", f"36Y{DATE}{AO}AA0001^")
     # the default account keeps "|"
     d = connect()
     assert d.login() == frame("941", 0)
-    expect(d, f"35{DATE}AOVN-TEST|AA0001|", f"36Y{DATE}AOVN-TEST|AA0001|")
+    d.expect(f"35{DATE}AOVN-TEST|AA0001|", f"36Y{DATE}AOVN-TEST|AA0001|")
 
 
 def test_pysip2_codec_with_a_caret_delimiter(sip: Running, caret: str) -> None:

@@ -4,46 +4,32 @@ and through pysip2's codec; the change is made by the circulation service and se
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 
-import pytest
 from pysip2 import HoldRequest, HoldResponse, LoginRequest, LoginResponse, decode_as, encode_message, verify_checksum
 from sqlalchemy import select
 
 from server.audit.models import AuditEntry
 from server.circulation.models import Hold
 from tests.sip2.conftest import BLANK, DATE, Running
-from tests.sip2.rawclient import RawClient, frame
+from tests.sip2.rawclient import RawClient
 
 AO = "AOVN-TEST|"
 BW = "20261231    235959"
 
 
-@pytest.fixture
-def client(connect: Callable[[], RawClient]) -> RawClient:
-    c = connect()
-    assert c.login() == frame("941", 0)
-    return c
-
-
-def expect(c: RawClient, request: str, reply: str) -> None:
-    seq = c.seq
-    assert c.request(request) == frame(reply, seq)
 
 
 def test_change_keeps_the_queue_place_and_moves_the_pickup(sip: Running, client: RawClient) -> None:
     client.request(f"11YN{DATE}{BLANK}{AO}AA0001|AB39000002|AC|")
-    expect(client, f"15+{DATE}{AO}AA0002|AB39000002|", f"161N{DATE}BR1|BSVN-TEST|{AO}AA0002|AB39000002|AJSố đỏ|")
-    expect(client, f"15+{DATE}{AO}AA0003|AB39000002|", f"161N{DATE}BR2|BSVN-TEST|{AO}AA0003|AB39000002|AJSố đỏ|")
+    client.expect(f"15+{DATE}{AO}AA0002|AB39000002|", f"161N{DATE}BR1|BSVN-TEST|{AO}AA0002|AB39000002|AJSố đỏ|")
+    client.expect(f"15+{DATE}{AO}AA0003|AB39000002|", f"161N{DATE}BR2|BSVN-TEST|{AO}AA0003|AB39000002|AJSố đỏ|")
     # change: pickup at the branch, not wanted after 31/12; still first in the queue
-    expect(
-        client,
+    client.expect(
         f"15*{DATE}BW{BW}|BSVN-TEST-B|{AO}AA0002|AB39000002|",
         f"161N{DATE}BW{BW}|BR1|BSVN-TEST-B|{AO}AA0002|AB39000002|AJSố đỏ|",
     )
     # only what is sent changes: a later change of the type alone keeps pickup and date
-    expect(
-        client,
+    client.expect(
         f"15*{DATE}BY3|{AO}AA0002|AB39000002|",
         f"161N{DATE}BW{BW}|BR1|BSVN-TEST-B|{AO}AA0002|AB39000002|AJSố đỏ|",
     )
@@ -57,8 +43,7 @@ def test_change_keeps_the_queue_place_and_moves_the_pickup(sip: Running, client:
     reply = client.request(f"09N{DATE}{DATE}APSảnh|{AO}AB39000002|AC|")
     assert b"CTVN-TEST-B|CV02|CY0002|" in reply
     # a hold whose copy is on its way cannot be changed at the machine
-    expect(
-        client,
+    client.expect(
         f"15*{DATE}BSVN-TEST|{AO}AA0002|AB39000002|",
         f"160N{DATE}{AO}AA0002|AB39000002|AFTài liệu đã được giữ cho bạn, không đổi yêu cầu được / "
         "A copy is already set aside for you; please ask staff to change this request [hold_refused]|",
@@ -66,27 +51,23 @@ def test_change_keeps_the_queue_place_and_moves_the_pickup(sip: Running, client:
 
 
 def test_change_refusals(client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"15*{DATE}BSVN-TEST-B|{AO}AA0002|AB39000003|",
         f"160N{DATE}{AO}AA0002|AB39000003|"
         "AFKhông tìm thấy yêu cầu đặt mượn / Hold request not found [hold_not_found]|",
     )
     client.request(f"15+{DATE}{AO}AA0002|AB39000003|")
-    expect(
-        client,
+    client.expect(
         f"15*{DATE}BSVN-NOPE|{AO}AA0002|AB39000003|",
         f"160N{DATE}{AO}AA0002|AB39000003|"
         "AFKhông có thư viện VN-NOPE để nhận sách / There is no library VN-NOPE to pick up from [hold_refused]|",
     )
-    expect(
-        client,
+    client.expect(
         f"15*{DATE}BW20261125    235959|{AO}AA0002|AB39000003|",
         f"160N{DATE}{AO}AA0002|AB39000003|"
         "AFNgày hết hạn đã qua / The expiration date is in the past [hold_refused]|",
     )
-    expect(
-        client,
+    client.expect(
         f"15?{DATE}{AO}AA0002|AB39000003|",
         f"160N{DATE}{AO}AA0002|AB39000003|AFKhông đặt mượn được / The hold could not be placed [hold_refused]|",
     )
@@ -94,8 +75,7 @@ def test_change_refusals(client: RawClient) -> None:
 
 def test_a_hold_past_its_expiration_is_passed_over(sip: Running, client: RawClient) -> None:
     client.request(f"11YN{DATE}{BLANK}{AO}AA0001|AB39000004|AC|")
-    expect(
-        client,
+    client.expect(
         f"15+{DATE}BW20261127    235959|{AO}AA0002|AB39000004|",
         f"161N{DATE}BW20261127    235959|BR1|BSVN-TEST|{AO}AA0002|AB39000004|AJDế Mèn phiêu lưu ký|",
     )

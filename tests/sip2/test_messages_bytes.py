@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
-
 from tests.sip2.conftest import BLANK, DATE, Running
 from tests.sip2.rawclient import RawClient, frame
 
 AO = "AOVN-TEST|"
 
 
-@pytest.fixture
-def client(connect: Callable[[], RawClient]) -> RawClient:
-    c = connect()
-    assert c.login() == frame("941", 0)
-    return c
-
-
-def expect(c: RawClient, request: str, reply: str) -> None:
-    seq = c.seq
-    assert c.request(request) == frame(reply, seq)
 
 
 def test_login_refused_then_closed_after_three(connect: Callable[[], RawClient]) -> None:
@@ -42,43 +30,37 @@ def test_sc_status_before_and_after_login(connect: Callable[[], RawClient]) -> N
     c = connect()
     assert c.request("9900802.00") == frame(f"98NNNNNN050003{DATE}2.00AO|BXNNNNYYYNNNNNNNNN|", 0)
     c.login()
-    expect(
-        c,
+    c.expect(
         "9900802.00",
         f"98YYYYYY050003{DATE}2.00{AO}AMThư viện tỉnh Thử|BXYYYYYYYYYYYYYYYY|ANSảnh tầng 1|",
     )
 
 
 def test_patron_status(client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"23000{DATE}{AO}AA0001|AC|AD1234|",
         f"24              000{DATE}{AO}AA0001|AENguyễn Văn An|BLY|CQY|BHVND|BV0|",
     )
-    expect(
-        client,
+    client.expect(
         f"23000{DATE}{AO}AA0001|AC|AD9999|",
         f"24              000{DATE}{AO}AA0001|AENguyễn Văn An|BLY|CQN|BHVND|BV0|",
     )
     # lenient: AC and AD missing altogether
-    expect(client, f"23000{DATE}{AO}AA0001|", f"24              000{DATE}{AO}AA0001|AENguyễn Văn An|BLY|BHVND|BV0|")
+    client.expect(f"23000{DATE}{AO}AA0001|", f"24              000{DATE}{AO}AA0001|AENguyễn Văn An|BLY|BHVND|BV0|")
 
 
 def test_patron_status_unknown_and_blocked(client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"23000{DATE}{AO}AA9999|AC|",
         f"24YYYY          000{DATE}{AO}AA9999|AE|BLN|"
         "AFKhông tìm thấy thẻ bạn đọc / Library card not recognised [patron_not_found]|",
     )
-    expect(
-        client,
+    client.expect(
         f"23000{DATE}{AO}AA0005|AC|",
         f"24YYYY          000{DATE}{AO}AA0005|AEHoàng Quốc Việt|BLY|BHVND|BV0|"
         "AFThẻ đã hết hạn — vui lòng gia hạn thẻ tại quầy / Your card has expired — please renew it at the desk|",
     )
-    expect(
-        client,
+    client.expect(
         f"23000{DATE}{AO}AA0006|AC|",
         f"24YYYY      Y   000{DATE}{AO}AA0006|AEVũ Thị Lan|BLY|BHVND|BV60000|"
         "AFBạn còn nợ 60.000 đồng, vượt mức 50.000 đồng — vui lòng thanh toán / "
@@ -87,13 +69,11 @@ def test_patron_status_unknown_and_blocked(client: RawClient) -> None:
 
 
 def test_checkout_and_patron_information(client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"11YN{DATE}{BLANK}{AO}AA0001|AB39000001|AC|",
         f"121NNY{DATE}{AO}AA0001|AB39000001|AJTruyện Kiều|AH20261210    235959|CK001|AFHạn trả / Due 10/12/2026|",
     )
-    expect(
-        client,
+    client.expect(
         f"63000{DATE}  Y       {AO}AA0001|AC|AD1234|",
         f"64              000{DATE}000000000001000000000000{AO}AA0001|AENguyễn Văn An|CB0005|CC50000|"
         "BLY|CQY|BHVND|BV0|AU39000001|BE0001@example.vn|",
@@ -101,74 +81,63 @@ def test_checkout_and_patron_information(client: RawClient) -> None:
 
 
 def test_checkout_refusals(client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"11YN{DATE}{BLANK}{AO}AA0001|AB39000006|AC|",
         f"120NUN{DATE}{AO}AA0001|AB39000006|AJLịch sử Hải Dương|AH|"
         "AFTài liệu này không cho mượn về nhà / This item cannot be borrowed [item_not_loanable]|",
     )
-    expect(
-        client,
+    client.expect(
         f"11YN{DATE}{BLANK}{AO}AA0001|AB00000000|AC|",
         f"120NUN{DATE}{AO}AA0001|AB00000000|AJ|AH|"
         "AFKhông tìm thấy tài liệu / Item not recognised — please see staff [item_not_found]|",
     )
-    expect(
-        client,
+    client.expect(
         f"11YN{DATE}{BLANK}{AO}AA0006|AB39000001|AC|",
         f"120NUN{DATE}{AO}AA0006|AB39000001|AJTruyện Kiều|AH|BHVND|BV60000|"
         "AFBạn còn nợ 60.000 đồng, vượt mức 50.000 đồng — vui lòng thanh toán / "
         "You owe 60.000 VND, over the 50.000 VND limit — please pay first [patron_blocked]|",
     )
-    expect(
-        client,
+    client.expect(
         f"11YN{DATE}{BLANK}{AO}AA0001|AB39000001|AC|AD0000|",
         f"120NUN{DATE}{AO}AA0001|AB39000001|AJTruyện Kiều|AH|AFMã PIN không đúng / Wrong PIN [invalid_pin]|",
     )
 
 
 def test_item_information(client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"17{DATE}{AO}AB39000002|",
         f"18030001{DATE}AB39000002|AJSố đỏ|BGVN-TEST|CK001|AQVN-TEST|APVN-TEST|CS895.922|",
     )
     client.request(f"11YN{DATE}{BLANK}{AO}AA0001|AB39000002|AC|")
-    expect(
-        client,
+    client.expect(
         f"17{DATE}{AO}AB39000002|",
         f"18040001{DATE}AH20261210    235959|AB39000002|AJSố đỏ|BGVN-TEST|CK001|AQVN-TEST|APVN-TEST|CS895.922|",
     )
 
 
 def test_item_status_update_stores_properties(sip: Running, client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"19{DATE}{AO}AB39000002|AC|CHKèm đĩa CD / with CD|",
         f"201{DATE}AB39000002|AJSố đỏ|CHKèm đĩa CD / with CD|",
     )
     # item information now carries the stored properties (CH after AP)
-    expect(
-        client,
+    client.expect(
         f"17{DATE}{AO}AB39000002|",
         f"18030001{DATE}AB39000002|AJSố đỏ|BGVN-TEST|CK001|AQVN-TEST|APVN-TEST|CHKèm đĩa CD / with CD|CS895.922|",
     )
     # checkout (12) and checkin (10) tell the machine too
-    expect(
-        client,
+    client.expect(
         f"11YN{DATE}{BLANK}{AO}AA0001|AB39000002|AC|",
         f"121NNY{DATE}{AO}AA0001|AB39000002|AJSố đỏ|AH20261210    235959|CK001|CHKèm đĩa CD / with CD|"
         "AFHạn trả / Due 10/12/2026|",
     )
-    expect(
-        client,
+    client.expect(
         f"09N{DATE}{DATE}APSảnh|{AO}AB39000002|AC|",
         f"101YNN{DATE}{AO}AB39000002|AQVN-TEST|AJSố đỏ|CL0|CK001|CHKèm đĩa CD / with CD|CS895.922|",
     )
     # an empty CH clears them
-    expect(client, f"19{DATE}{AO}AB39000002|CH|", f"201{DATE}AB39000002|AJSố đỏ|")
-    expect(
-        client,
+    client.expect(f"19{DATE}{AO}AB39000002|CH|", f"201{DATE}AB39000002|AJSố đỏ|")
+    client.expect(
         f"19{DATE}{AO}AB99999999|CHx|",
         f"200{DATE}AB99999999|AFKhông tìm thấy tài liệu / Item not recognised — please see staff [item_not_found]|",
     )
@@ -211,16 +180,14 @@ def test_renew_and_renew_all(sip: Running, client: RawClient) -> None:
     client.request(f"11YN{DATE}{BLANK}{AO}AA0001|AB39000001|AC|")
     sip.clock.advance(days=3)
     date = "20261129    100000"
-    expect(
-        client,
+    client.expect(
         f"29NN{date}{BLANK}{AO}AA0001|AB39000001|",
         f"301YNY{date}{AO}AA0001|AB39000001|AJTruyện Kiều|AH20261213    235959|CK001|AFHạn trả / Due 13/12/2026|",
     )
-    expect(client, f"65{date}{AO}AA0001|", f"66100010000{date}{AO}BM39000001|")
+    client.expect(f"65{date}{AO}AA0001|", f"66100010000{date}{AO}BM39000001|")
     sip.clock.advance(seconds=1)
     date = "20261129    100001"
-    expect(
-        client,
+    client.expect(
         f"65{date}{AO}AA0001|",
         f"66100000001{date}{AO}BN39000001|"
         "AF39000001: Đã gia hạn tối đa 2 lần / Already renewed the maximum of 2 times|",
@@ -231,8 +198,7 @@ def test_checkin_plain_with_fine(sip: Running, client: RawClient) -> None:
     client.request(f"11YN{DATE}{BLANK}{AO}AA0001|AB39000001|AC|")
     sip.clock.advance(days=17)
     date = "20261213    100000"
-    expect(
-        client,
+    client.expect(
         f"09N{date}{date}APSảnh|{AO}AB39000001|AC|",
         f"101YNN{date}{AO}AB39000001|AQVN-TEST|AJTruyện Kiều|CL0|CK001|CS895.922|"
         "AFPhạt quá hạn / Overdue fine 3000 VND|",
@@ -241,20 +207,17 @@ def test_checkin_plain_with_fine(sip: Running, client: RawClient) -> None:
 
 def test_checkin_traps_hold(client: RawClient) -> None:
     client.request(f"11YN{DATE}{BLANK}{AO}AA0001|AB39000002|AC|")
-    expect(
-        client,
+    client.expect(
         f"15+{DATE}{AO}AA0002|AB39000002|",
         f"161N{DATE}BR1|BSVN-TEST|{AO}AA0002|AB39000002|AJSố đỏ|",
     )
-    expect(
-        client,
+    client.expect(
         f"09N{DATE}{BLANK}APSảnh|{AO}AB39000002|AC|",
         f"101YNY{DATE}{AO}AB39000002|AQVN-TEST|AJSố đỏ|CL1|CK001|CS895.922|CTVN-TEST|CV01|CY0002|"
         "DATrần Thị Bích Ngọc|AFĐặt lên giá giữ chỗ / Put on the hold shelf|",
     )
     # another patron cannot take it from the hold shelf; the patron it waits for can
-    expect(
-        client,
+    client.expect(
         f"11YN{DATE}{BLANK}{AO}AA0003|AB39000002|AC|",
         f"120NUN{DATE}{AO}AA0003|AB39000002|AJSố đỏ|AH|"
         "AFTài liệu đang được giữ cho bạn đọc khác / This item is reserved for another reader "
@@ -264,14 +227,12 @@ def test_checkin_traps_hold(client: RawClient) -> None:
 
 
 def test_checkin_transit_and_unknown(client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"09N{DATE}{BLANK}APSảnh|{AO}AB39000008|AC|",
         f"101YNY{DATE}{AO}AB39000008|AQVN-TEST-B|AJĐất rừng phương Nam|CL3|CK001|CS895.922|CTVN-TEST-B|CV04|"
         "AFChuyển về / Send to Thư viện huyện Nhánh|AFTài liệu không ở trạng thái mượn / Item was not on loan|",
     )
-    expect(
-        client,
+    client.expect(
         f"09N{DATE}{BLANK}APSảnh|{AO}AB404|AC|",
         f"100NUY{DATE}{AO}AB404|AQ|CV99|"
         "AFKhông tìm thấy tài liệu / Item not recognised — please see staff [item_not_found]|",
@@ -279,18 +240,15 @@ def test_checkin_transit_and_unknown(client: RawClient) -> None:
 
 
 def test_fee_paid(client: RawClient) -> None:
-    expect(
-        client,
+    client.expect(
         f"37{DATE}0100VNDBV60000|{AO}AA0006|BKrcpt-1|",
         f"38Y{DATE}{AO}AA0006|BKrcpt-1|AFĐã nhận 60000 VND; còn nợ 0 VND|",
     )
-    expect(
-        client,
+    client.expect(
         f"37{DATE}0100USDBV5|{AO}AA0006|",
         f"38N{DATE}{AO}AA0006|AFChỉ nhận VND / Only VND is accepted, not USD [payment_refused]|",
     )
-    expect(
-        client,
+    client.expect(
         f"37{DATE}0100VNDBV1000|{AO}AA0006|",
         f"38N{DATE}{AO}AA0006|AFBạn không nợ khoản phí nào / There is nothing to pay [payment_refused]|",
     )
@@ -302,24 +260,22 @@ def test_hold_cancel_and_refusal(sip: Running, client: RawClient) -> None:
     assert client.request(f"15+{DATE}{AO}AA0002|AB39000003|").startswith(b"161Y")
     sip.clock.advance(seconds=1)
     later = "20261126    100001"
-    expect(
-        client,
+    client.expect(
         f"15+{later}{AO}AA0002|AB39000003|",
         f"160N{later}{AO}AA0002|AB39000003|"
         "AFBạn đã đặt tài liệu này / You have already requested this title [hold_refused]|",
     )
-    expect(client, f"15-{later}{AO}AA0002|AB39000003|", f"161N{later}BSVN-TEST|{AO}AA0002|AB39000003|AJTắt đèn|")
+    client.expect(f"15-{later}{AO}AA0002|AB39000003|", f"161N{later}BSVN-TEST|{AO}AA0002|AB39000003|AJTắt đèn|")
 
 
 def test_end_session_block_enable(client: RawClient) -> None:
-    expect(client, f"35{DATE}{AO}AA0001|", f"36Y{DATE}{AO}AA0001|")
-    expect(
-        client,
+    client.expect(f"35{DATE}{AO}AA0001|", f"36Y{DATE}{AO}AA0001|")
+    client.expect(
         f"01Y{DATE}{AO}ALcard retained|AA0003|AC|",
         f"24YYYY          000{DATE}{AO}AA0003|AELê Minh Đức|BLY|BHVND|BV0|"
         "AFcard retained (thẻ bị giữ lại / card retained)|",
     )
-    expect(client, f"25{DATE}{AO}AA0003|", f"26              000{DATE}{AO}AA0003|AELê Minh Đức|BLY|")
+    client.expect(f"25{DATE}{AO}AA0003|", f"26              000{DATE}{AO}AA0003|AELê Minh Đức|BLY|")
 
 
 def test_retransmission_replays_and_97_resends(sip: Running, client: RawClient) -> None:
