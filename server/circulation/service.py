@@ -1048,15 +1048,8 @@ class CirculationService:
             was_ready = hold.state is HoldState.READY
             hold.state = HoldState.CANCELLED
             hold.closed_at = self.clock()
-            if was_ready and hold.item_id is not None:
-                item = session.get(Item, hold.item_id, with_for_update={"key_share": True})
-                if item is not None and item.status is ItemStatus.ON_HOLD_SHELF:
-                    policy = self._policy(session, item.library_id, None, item.item_type)
-                    ctx = self._context(
-                        session, item, policy, self.clock(), channel=channel, library_id=hold.pickup_library_id
-                    )
-                    session.flush()
-                    tr.route_returned_item(ctx)
+            if was_ready:
+                self._release_shelved_copy(session, hold, channel, self.clock())
             session.flush()
             return HoldResult(
                 hold.id,
@@ -1070,6 +1063,20 @@ class CirculationService:
             )
 
         return self._transact("cancel_hold", None, HoldResult, body)
+
+    def _release_shelved_copy(
+        self, session: Session, hold: Hold, channel: str, now: dt.datetime
+    ) -> tuple[Item | None, str | None]:
+        """A closed hold's copy still on the hold shelf moves on as a returned copy does (the next request, the
+        shelf, or in transit home); return the copy and its route (None when it was no longer on the shelf)."""
+        item = session.get(Item, hold.item_id, with_for_update={"key_share": True}) if hold.item_id else None
+        if item is None or item.status is not ItemStatus.ON_HOLD_SHELF:
+            return item, None
+        policy = self._policy(session, item.library_id, None, item.item_type)
+        ctx = self._context(session, item, policy, now, channel=channel, library_id=hold.pickup_library_id)
+        session.flush()
+        tr.route_returned_item(ctx)
+        return item, str(ctx.outcome["route"])  # every branch of route_returned_item sets it
 
     # -- staff transitions -----------------------------------------------------------------------------
 
@@ -1251,14 +1258,7 @@ class CirculationService:
                     waiting += 1
                     continue
                 shelf += 1
-                route = None
-                item = session.get(Item, hold.item_id, with_for_update={"key_share": True}) if hold.item_id else None
-                if item is not None and item.status is ItemStatus.ON_HOLD_SHELF:
-                    policy = self._policy(session, item.library_id, None, item.item_type)
-                    ctx = self._context(session, item, policy, now, channel="system", library_id=hold.pickup_library_id)
-                    session.flush()
-                    tr.route_returned_item(ctx)
-                    route = ctx.outcome.get("route")
+                item, route = self._release_shelved_copy(session, hold, "system", now)
                 audit(
                     session,
                     actor_kind="system",
