@@ -158,8 +158,8 @@ class CuttableProxy:
 
     @staticmethod
     def _pump(source: Any, sink: Any) -> None:
-        source.settimeout(None)
         try:
+            source.settimeout(None)  # raises when a cut closed the pair before this thread started
             while True:
                 data = source.recv(65536)
                 if not data:
