@@ -61,11 +61,12 @@ def create_app(settings: ServerSettings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     metrics.install(app)
-    app.include_router(health.router)
-    app.include_router(api_router())
-    from server.union.routes import router as union_router  # OAI-PMH /oai, SRU /sru
+    from server.union.routes import routes as union_routes  # OAI-PMH /oai, SRU /sru
 
-    app.include_router(union_router)
+    # Routes are matched in order: the protocol endpoints that machines call most often come first.
+    app.include_router(health.router)
+    app.router.routes.extend(union_routes)
+    app.include_router(api_router())
     from server.web import install as install_web  # staff web under /web
 
     install_web(app)

@@ -318,6 +318,22 @@ def xml_text(text: str) -> str:
     return _CONTROL.sub("", text).translate(_ESCAPES)
 
 
+_NEEDS_ESCAPE_BUT_US = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1e\ufffe\uffff]')
+_ODD_CODE = re.compile("\x1f(?:[^0-9a-zA-Z]|$)")
+_INDICATORS: dict[str, tuple[str, str]] = {}
+
+
+def _indicators(raw: str) -> tuple[str, str]:
+    """The two indicators as MARCXML writes them (anything but a letter or digit is a blank)."""
+    found = _INDICATORS.get(raw)
+    if found is None:
+        ind = "".join(c if c.isalnum() else " " for c in raw[:2]).ljust(2)
+        found = (ind[0], ind[1])
+        if len(_INDICATORS) < 4096:  # bounded: odd indicators in odd records must not grow it for ever
+            _INDICATORS[raw] = found
+    return found
+
+
 def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] = frozenset(), extra: str = "") -> str:
     """MARCXML text of a stored UTF-8 ISO 2709 record; ``prefix`` names the slim namespace (declared here).
 
@@ -328,27 +344,57 @@ def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] =
     out = [f"<{p}record{xmlns}><{p}leader>{xml_text(data[:24].decode('ascii', 'replace'))}</{p}leader>"]
     base = int(data[12:17])
     directory = data[24 : base - 1]
-    for start in range(0, len(directory) - len(directory) % 12, 12):
-        entry = directory[start : start + 12]
-        tag = entry[:3].decode("ascii", "replace")
+    fields = _fields_in_order(data, base, directory)
+    if fields is None:
+        fields = []
+        for start in range(0, len(directory) - len(directory) % 12, 12):
+            entry = directory[start : start + 12]
+            offset = base + int(entry[7:12])
+            body = data[offset : offset + int(entry[3:7]) - 1].decode("utf-8", "replace")
+            fields.append((entry[:3].decode("ascii", "replace"), body))
+    for tag, body in fields:
         if not tag.isalnum():
             tag = xml_text(tag)
-        length = int(entry[3:7])
-        offset = int(entry[7:12])
         if tag in skip:
             continue
-        body = data[base + offset : base + offset + length - 1].decode("utf-8", "replace")
         if tag < "010" and tag.isdigit():
             out.append(f'<{p}controlfield tag="{tag}">{xml_text(body)}</{p}controlfield>')
             continue
         parts = body.split("\x1f")
-        ind = "".join(c if c.isalnum() else " " for c in parts[0][:2]).ljust(2)
-        out.append(f'<{p}datafield tag="{tag}" ind1="{ind[0]}" ind2="{ind[1]}">')
-        for part in parts[1:]:
-            if part:
-                code = part[0] if part[0].isalnum() else xml_text(part[0]) or " "
-                out.append(f'<{p}subfield code="{code}">{xml_text(part[1:])}</{p}subfield>')
+        ind1, ind2 = _indicators(parts[0])
+        out.append(f'<{p}datafield tag="{tag}" ind1="{ind1}" ind2="{ind2}">')
+        if _NEEDS_ESCAPE_BUT_US.search(body) is None and _ODD_CODE.search(body) is None:
+            out.append("".join([f'<{p}subfield code="{x[0]}">{x[1:]}</{p}subfield>' for x in parts[1:]]))
+        else:
+            for part in parts[1:]:
+                if part:
+                    code = part[0] if part[0].isalnum() else xml_text(part[0]) or " "
+                    out.append(f'<{p}subfield code="{code}">{xml_text(part[1:])}</{p}subfield>')
         out.append(f"</{p}datafield>")
     out.append(extra)
     out.append(f"</{p}record>")
     return "".join(out)
+
+
+def _fields_in_order(data: bytes, base: int, directory: bytes) -> list[tuple[str, str]] | None:
+    """(tag, text) of each field when the record is laid out as the catalog writes it (fields one after the
+    other in directory order, each ended by its terminator, valid UTF-8): one decode and one split for the
+    whole record instead of a slice and a decode per field. None for any other layout."""
+    if len(directory) % 12:
+        return None
+    try:
+        texts = data[base:-1].decode("utf-8").split("\x1e")
+    except UnicodeDecodeError:
+        return None
+    count = len(directory) // 12
+    if len(texts) != count + 1 or texts[-1]:
+        return None
+    position = 0
+    for start in range(0, len(directory), 12):  # the layout is checked, not assumed
+        if int(directory[start + 7 : start + 12]) != position:
+            return None
+        position += int(directory[start + 3 : start + 7])
+    if position != len(data) - base - 1:
+        return None
+    tags = directory.decode("ascii", "replace")
+    return [(tags[i * 12 : i * 12 + 3], texts[i]) for i in range(count)]

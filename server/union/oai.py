@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request, Response
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
 from server.catalog.export import library_condition
 from server.catalog.marcio import iso2709_to_marcxml, xml_text
@@ -447,9 +449,6 @@ def identifiers_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
 
 # ------------------------------------------------------------------------------------------ routes
 
-router = APIRouter(tags=["oai-pmh"])
-
-
 _TOKEN_ISSUED = re.compile(r"<resumptionToken [^>]*>([^<]+)</resumptionToken>")
 _LISTS = ("ListRecords", "ListIdentifiers")
 
@@ -547,18 +546,14 @@ def _respond(request: Request, pairs: list[tuple[str, str]]) -> Response:
     return Response(content=text.encode("utf-8"), media_type="text/xml; charset=utf-8")
 
 
-@router.get("/oai")
-def oai_get(request: Request) -> Response:
-    return _respond(request, list(request.query_params.multi_items()))
-
-
-@router.post("/oai")
-async def oai_post(request: Request) -> Response:
-    body = (await request.body()).decode("utf-8", "replace")
-    try:
-        pairs = parse_qsl(body, keep_blank_values=True, strict_parsing=bool(body))
-    except ValueError:
-        pairs = [("verb", "")]  # answered as badVerb; the body is not form-encoded
-    from starlette.concurrency import run_in_threadpool
-
+async def endpoint(request: Request) -> Response:
+    """``/oai``, GET or POST (form-encoded arguments, as the protocol allows)."""
+    if request.method == "POST":
+        body = (await request.body()).decode("utf-8", "replace")
+        try:
+            pairs = parse_qsl(body, keep_blank_values=True, strict_parsing=bool(body))
+        except ValueError:
+            pairs = [("verb", "")]  # answered as badVerb; the body is not form-encoded
+    else:
+        pairs = list(request.query_params.multi_items())
     return await run_in_threadpool(_respond, request, pairs)

@@ -25,7 +25,6 @@ Terms that arrive double-encoded by the Simple2ZOOM Z39.50 gateway (UTF-8 read a
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import re
@@ -35,9 +34,11 @@ from urllib.parse import parse_qsl
 
 from cql.lexer import CQLLexer, CQLLexerError
 from cql.parser import CQLParser12, CQLParserError, CQLSearchClause, CQLTriple
-from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
 from server.catalog.errors import QuerySyntaxError, SearchError, UnsupportedIndex, UnsupportedRelation
 from server.catalog.marcio import iso2709_to_marcxml, xml_text
@@ -47,7 +48,6 @@ from server.db import Database
 from server.union.errors import SruDiagnostic
 from server.union.oai import dc_elements, identifiers_of
 
-log = logging.getLogger(__name__)
 # cql-parser logs every syntax error at ERROR level; they are answered as diagnostic 10 instead.
 logging.getLogger("cql").setLevel(logging.CRITICAL)
 
@@ -326,7 +326,7 @@ class Responder:
         ids = [rid for rid, _score in ranked]
         if schema.endswith("marcxml-v1.1"):
             # Only the stored ISO 2709 bytes: MARCXML is written from them, no ORM object is needed.
-            marc = dict(self.session.execute(select(BibRecord.id, BibRecord.marc).where(BibRecord.id.in_(ids))).all())
+            marc: dict[int, bytes] = dict(self.session.execute(_MARC_OF, {"ids": ids}).all()) if ids else {}
             rendered = [iso2709_to_marcxml(marc[rid]) for rid in ids]
         else:
             loaded = {r.id: r for r in self.session.scalars(select(BibRecord).where(BibRecord.id.in_(ids)))}
@@ -359,6 +359,10 @@ class Responder:
         echoed = self.el("query", xml_text(query)) + self.el("startRecord", str(start))
         body += self.el("echoedSearchRetrieveRequest", self.el("version", self.version) + echoed)
         return self.wrap("searchRetrieve", body)
+
+
+# A fixed statement: compiled once, unlike a select() built per request.
+_MARC_OF = text("SELECT id, marc FROM bib_records WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
 
 
 def _number(params: dict[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -404,28 +408,18 @@ def answer(session: Session, base_url: str, pairs: list[tuple[str, str]]) -> str
     return responder.wrap("explain", responder.diagnostics([SruDiagnostic(4, "Unsupported operation", operation)]))
 
 
-router = APIRouter(tags=["sru"])
-
-
 def _respond(request: Request, pairs: list[tuple[str, str]]) -> Response:
     db: Database = request.app.state.db
     base_url = str(request.url).split("?", 1)[0]
-    started = dt.datetime.now(dt.UTC)
     with db.session() as session:
         text = answer(session, base_url, pairs)
-    log.debug("sru %s in %s", pairs, dt.datetime.now(dt.UTC) - started)
     return Response(content=text.encode("utf-8"), media_type="text/xml; charset=utf-8")
 
 
-@router.get("/sru")
-def sru_get(request: Request) -> Response:
-    return _respond(request, list(request.query_params.multi_items()))
-
-
-@router.post("/sru")
-async def sru_post(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    body = (await request.body()).decode("utf-8", "replace")
-    pairs = parse_qsl(body, keep_blank_values=True)
+async def endpoint(request: Request) -> Response:
+    """``/sru``, GET or POST (form-encoded parameters, as SRU 2.0 allows)."""
+    if request.method == "POST":
+        pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    else:
+        pairs = list(request.query_params.multi_items())
     return await run_in_threadpool(_respond, request, pairs)

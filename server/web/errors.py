@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.audit.service import record
 from server.staff.service import AccessDenied
@@ -88,19 +89,45 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundPage, not_found)
     app.add_exception_handler(BodyTooLarge, too_large)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.url.path.startswith(PREFIX) and request.method in ("POST", "PUT", "PATCH"):
-            length = request.headers.get("content-length")
+    app.add_middleware(GuardWebPages)
+
+
+# Headers every staff web answer carries (unless the page set its own).
+SECURITY_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"),
+)
+
+
+class GuardWebPages:
+    """Under the staff web prefix: refuses request bodies without a length or over the limit before they are
+    read, and adds the security headers to every answer. Other paths pass untouched (a plain ASGI middleware,
+    so the protocol endpoints pay nothing for it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            length = Headers(scope=scope).get("content-length")
             if length is None or not length.isdigit() or int(length) > MAX_BODY_BYTES:
+                request = Request(scope, receive)
                 log.warning("refused a %s-byte body on %s", length, request.url.path)
                 _audit_refusal(request, "access.body_too_large", {"length": length})
-                return render_page(request, "refused.html", status_code=413, kind="too_large", what="")
-        response = await call_next(request)
-        if request.url.path.startswith(PREFIX) and isinstance(response, HTMLResponse | Response):
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault("Content-Security-Policy",
-                                        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
-        return response
+                refusal = render_page(request, "refused.html", status_code=413, kind="too_large", what="")
+                await refusal(scope, receive, send)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
