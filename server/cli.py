@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -58,11 +57,11 @@ def server_main(argv: list[str]) -> int:
         migrate.ensure_schema(db, auto_migrate=args.migrate or settings.database.auto_migrate)
     except DatabaseError as exc:
         return _fail("thuvien server", str(exc))
-    from server.runtime import ServerProcess
+    from server.runtime import ServerProcess, run
 
     log.info("serving on http://%s:%d", settings.http.host, settings.http.port)
     try:
-        asyncio.run(ServerProcess(settings, db).run())
+        run(ServerProcess(settings, db).run())
     except OSError as exc:
         return _fail("thuvien server", f"cannot listen: {exc}")
     finally:

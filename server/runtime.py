@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Coroutine, Iterator
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
 
@@ -20,6 +20,20 @@ from server.db import Database
 from server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop where it is installed (not on Windows): its socket I/O and its hand-offs to the
+    threads that run blocking endpoints cost a fraction of asyncio's own loop's (half a millisecond of a
+    two-millisecond SRU answer). Elsewhere on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 class Service(Protocol):
