@@ -318,19 +318,19 @@ def xml_text(text: str) -> str:
     return _CONTROL.sub("", text).translate(_ESCAPES)
 
 
-_NEEDS_ESCAPE_BUT_US = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1e\ufffe\uffff]')
+# Plain field text: nothing to escape or drop (the separators \x1e and \x1f aside), and every subfield code an
+# ASCII letter or digit. Two patterns: each alone is a quick scan, their alternation is not.
+_TO_ESCAPE = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1d\ufffe\uffff]')
 _ODD_CODE = re.compile("\x1f(?:[^0-9a-zA-Z]|$)")
 _INDICATORS: dict[str, tuple[str, str]] = {}
 
 
 def _indicators(raw: str) -> tuple[str, str]:
     """The two indicators as MARCXML writes them (anything but a letter or digit is a blank)."""
-    found = _INDICATORS.get(raw)
-    if found is None:
-        ind = "".join(c if c.isalnum() else " " for c in raw[:2]).ljust(2)
-        found = (ind[0], ind[1])
-        if len(_INDICATORS) < 4096:  # bounded: odd indicators in odd records must not grow it for ever
-            _INDICATORS[raw] = found
+    ind = "".join(c if c.isalnum() else " " for c in raw[:2]).ljust(2)
+    found = (ind[0], ind[1])
+    if len(_INDICATORS) < 4096:  # remembered, within bounds: odd indicators of odd records must not grow it
+        _INDICATORS[raw] = found
     return found
 
 
@@ -338,20 +338,25 @@ def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] =
     """MARCXML text of a stored UTF-8 ISO 2709 record; ``prefix`` names the slim namespace (declared here).
 
     Fields with a tag in ``skip`` are left out; ``extra`` (already MARCXML with the same prefix) is added last.
+    A data field of plain text (the usual case) is written without looking at each of its subfields.
     """
     p = f"{prefix}:" if prefix else ""
     xmlns = f' xmlns:{prefix}="{MARCXML_NS}"' if prefix else f' xmlns="{MARCXML_NS}"'
     out = [f"<{p}record{xmlns}><{p}leader>{xml_text(data[:24].decode('ascii', 'replace'))}</{p}leader>"]
     base = int(data[12:17])
     directory = data[24 : base - 1]
-    fields = _fields_in_order(data, base, directory)
-    if fields is None:
-        fields = []
+    split = _fields_in_order(data, base, directory)
+    if split is not None:
+        whole, fields = split
+        plain = _TO_ESCAPE.search(whole) is None and _ODD_CODE.search(whole) is None
+    else:
+        fields, plain = [], False
         for start in range(0, len(directory) - len(directory) % 12, 12):
             entry = directory[start : start + 12]
             offset = base + int(entry[7:12])
             body = data[offset : offset + int(entry[3:7]) - 1].decode("utf-8", "replace")
             fields.append((entry[:3].decode("ascii", "replace"), body))
+    indicators = _INDICATORS
     for tag, body in fields:
         if not tag.isalnum():
             tag = xml_text(tag)
@@ -361,10 +366,10 @@ def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] =
             out.append(f'<{p}controlfield tag="{tag}">{xml_text(body)}</{p}controlfield>')
             continue
         parts = body.split("\x1f")
-        ind1, ind2 = _indicators(parts[0])
+        ind1, ind2 = indicators.get(parts[0]) or _indicators(parts[0])
         out.append(f'<{p}datafield tag="{tag}" ind1="{ind1}" ind2="{ind2}">')
-        if _NEEDS_ESCAPE_BUT_US.search(body) is None and _ODD_CODE.search(body) is None:
-            out.append("".join([f'<{p}subfield code="{x[0]}">{x[1:]}</{p}subfield>' for x in parts[1:]]))
+        if plain:
+            out.extend([f'<{p}subfield code="{x[0]}">{x[1:]}</{p}subfield>' for x in parts[1:]])
         else:
             for part in parts[1:]:
                 if part:
@@ -376,16 +381,17 @@ def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] =
     return "".join(out)
 
 
-def _fields_in_order(data: bytes, base: int, directory: bytes) -> list[tuple[str, str]] | None:
-    """(tag, text) of each field when the record is laid out as the catalog writes it (fields one after the
-    other in directory order, each ended by its terminator, valid UTF-8): one decode and one split for the
-    whole record instead of a slice and a decode per field. None for any other layout."""
+def _fields_in_order(data: bytes, base: int, directory: bytes) -> tuple[str, list[tuple[str, str]]] | None:
+    """The text of all fields and (tag, text) of each when the record is laid out as the catalog writes it
+    (fields one after the other in directory order, each ended by its terminator, valid UTF-8): one decode
+    and one split for the whole record instead of a slice and a decode per field. None for any other layout."""
     if len(directory) % 12:
         return None
     try:
-        texts = data[base:-1].decode("utf-8").split("\x1e")
+        whole = data[base:-1].decode("utf-8")
     except UnicodeDecodeError:
         return None
+    texts = whole.split("\x1e")
     count = len(directory) // 12
     if len(texts) != count + 1 or texts[-1]:
         return None
@@ -397,4 +403,4 @@ def _fields_in_order(data: bytes, base: int, directory: bytes) -> list[tuple[str
     if position != len(data) - base - 1:
         return None
     tags = directory.decode("ascii", "replace")
-    return [(tags[i * 12 : i * 12 + 3], texts[i]) for i in range(count)]
+    return whole, [(tags[i * 12 : i * 12 + 3], texts[i]) for i in range(count)]
