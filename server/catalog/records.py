@@ -36,8 +36,9 @@ class Extracted:
 
     @property
     def search_text(self) -> str:
-        numbers = [value for _scheme, value in self.identifiers]
-        return fold(" ".join([self.title, *self.authors, *self.subjects, self.publisher, *numbers]))
+        """The folded words searched besides the title, authors and subjects (which have columns of their own,
+        never repeated here): the publisher and the standard numbers."""
+        return fold(" ".join([self.publisher, *[value for _scheme, value in self.identifiers]]))
 
     @property
     def sort_key(self) -> str:

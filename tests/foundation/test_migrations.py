@@ -58,3 +58,29 @@ def test_newer_schema_is_refused(blank: Database) -> None:
         conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('ffff_from_the_future')"))
     with pytest.raises(SchemaMismatch, match="newer than this version"):
         migrate.check_schema(blank)
+
+
+def test_search_text_is_rewritten_both_ways(blank: Database) -> None:
+    """0010 keeps only the publisher and numbers in ``search_text``; its downgrade restores every word."""
+    from pymarc import Field, Subfield
+
+    from server.catalog.search import search
+    from server.catalog.service import add_record
+    from tests.catalog.helpers import make_record
+
+    migrate.upgrade(blank)
+    publisher = Field(tag="260", indicators=[" ", " "], subfields=[Subfield("b", "Nhà xuất bản Văn học")])
+    record = make_record("m-1", "Truyện Kiều", "Nguyễn Du", 1990, isbn="9786049690594", extra=[publisher])
+    with blank.write() as session:
+        add_record(session, record)
+    rest = "nha xuat ban van hoc 9786049690594"
+    with blank.session() as session:
+        assert session.scalar(text("SELECT search_text FROM bib_records")) == rest
+    migrate.downgrade(blank, "0004_catalog")
+    with blank.session() as session:
+        everything = session.scalar(text("SELECT search_text FROM bib_records"))
+        assert everything is not None and everything.startswith("truyen kieu nguyen du") and everything.endswith(rest)
+    migrate.upgrade(blank)
+    with blank.session() as session:
+        assert session.scalar(text("SELECT search_text FROM bib_records")) == rest
+        assert search(session, "kieu nguyen du van hoc").total == 1  # every field still searched

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
-from server.catalog.folding import fold
+from server.catalog.errors import SearchError
 from server.catalog.models import BibRecord, Item, ItemStatus
+from server.catalog.search import search
 from server.staff.cataloguing import (
     STAFF_SETTABLE,
     CataloguingError,
@@ -23,36 +22,22 @@ from server.staff.cataloguing import (
 from server.staff.service import Level
 from server.web.core import PREFIX, NotFoundPage, PostDep, WebDep, redirect
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 PAGE = 20
 
 
-def find_records(web: WebDep, query: str, offset: int) -> tuple[int, list[BibRecord]]:
-    """The catalog's search when it is there; otherwise a folded substring match over ``search_text``."""
-    try:
-        from server.catalog.search import search
-    except ImportError:  # the union-catalog search has not landed in this tree
-        search = None  # type: ignore[assignment]
-    if search is not None:
-        try:
-            results = search(web.session, query, limit=PAGE, offset=offset)
-            return results.total, results.records
-        except Exception:
-            log.exception("catalog search failed; using the simple fallback")
-            web.session.rollback()
-    words = fold(query).split()
-    stmt = select(BibRecord).where(BibRecord.deleted_at.is_(None))
-    for word in words:
-        stmt = stmt.where(BibRecord.search_text.contains(word))
-    found = list(web.session.scalars(stmt.order_by(BibRecord.sort_key, BibRecord.id).limit(PAGE + offset + 1)))
-    return len(found), found[offset:offset + PAGE]
-
-
 @router.get("/catalog", response_class=HTMLResponse)
 def catalog(web: WebDep, q: Annotated[str, Query(max_length=500)] = "", offset: int = 0) -> HTMLResponse:
-    total, records = find_records(web, q, max(offset, 0)) if q.strip() else (0, [])
-    return web.render("catalog.html", q=q, total=total, records=records, offset=offset, page=PAGE)
+    offset = max(offset, 0)
+    total, records, error = 0, [], ""
+    if q.strip():
+        try:
+            results = search(web.session, q, limit=PAGE, offset=offset)
+        except SearchError as exc:  # an unbalanced quote and the like: said on the page
+            error = str(exc)
+        else:
+            total, records = results.total, results.records
+    return web.render("catalog.html", q=q, total=total, records=records, offset=offset, page=PAGE, error=error)
 
 
 @router.get("/catalog/records/{record_id}", response_class=HTMLResponse)
