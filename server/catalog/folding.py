@@ -12,11 +12,16 @@ import unicodedata
 _TONE = "\u0300\u0301\u0303\u0309"
 _QUALITY = "\u0302\u0306"
 _MISORDERED = re.compile(f"([{_TONE}])([{_QUALITY}])")
+_LOOSE_MARK = re.compile(f"[{_TONE}{_QUALITY}]")
 
 
 def repair(text: str) -> str:
     """Display form: combining marks put in Vietnamese order, then NFC."""
     if text.isascii():
+        return text
+    if unicodedata.is_normalized("NFC", text) and _LOOSE_MARK.search(text) is None:
+        # Composed text without a loose tone or quality mark is already in display form: every mark comes
+        # from a precomposed letter, whose decomposition has them in Vietnamese order (quality, then tone).
         return text
     return unicodedata.normalize("NFC", _MISORDERED.sub(r"\2\1", unicodedata.normalize("NFD", text)))
 

@@ -57,6 +57,7 @@ def scan_utf8(chunk: bytes) -> tuple[Fields, bytes] | None:
                 written.append((tag, text))
                 continue
             subfields: list[tuple[str, str]] = []
+            field_repaired = False
             for part in parts[1:]:
                 if not part:
                     return None
@@ -65,9 +66,12 @@ def scan_utf8(chunk: bytes) -> tuple[Fields, bytes] | None:
                     return None
                 if not value.isascii() and needs_repair(value):
                     value = repair(value)
-                    repaired = True
+                    field_repaired = True
                 subfields.append((code, value))
-            written.append((tag, indicators + "".join(f"\x1f{code}{value}" for code, value in subfields)))
+            if field_repaired:
+                repaired = True
+                text = indicators + "".join(f"\x1f{code}{value}" for code, value in subfields)
+            written.append((tag, text))
             if tag in READ_TAGS:
                 data.setdefault(tag, []).append((indicators[0], indicators[1], subfields))
     except (UnicodeDecodeError, ValueError):
