@@ -16,9 +16,9 @@ class BibRecord(Base):
 
     ``marc`` holds the record as ISO 2709 in UTF-8 (leader/09 = ``a``); ``title_folded``, ``authors_folded``,
     ``subjects_folded`` and ``search_text`` (the rest: publisher, standard numbers) are the folded
-    (diacritic-free, casefolded) texts the search indexes are built over (SQLite: the FTS5 table ``bib_fts``
-    kept by triggers; PostgreSQL: a generated weighted ``tsvector`` column with a GIN index, both created by
-    migration ``0004_catalog``).
+    (diacritic-free, casefolded) texts the search indexes are built over (SQLite: the FTS5 table ``bib_fts`` of
+    the records not deleted, kept by triggers; PostgreSQL: a generated weighted ``tsvector`` column with a GIN
+    index; migrations ``0004_catalog`` and ``0011_fts_live_records``).
     ``title_key`` is the duplicate-matching key, ``sort_key`` the Vietnamese alphabetical key
     (:mod:`server.catalog.sortkey`).
     ``updated_at`` is the OAI-PMH datestamp; a deleted record keeps its row with ``deleted_at`` set

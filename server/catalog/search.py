@@ -100,7 +100,6 @@ class Filters:
     year_to: int | None = None
     libraries: tuple[str, ...] = ()
     language: str | None = None
-    include_deleted: bool = False
 
 
 # (record id, relevance score or None) of the records of a page, in order.
@@ -369,14 +368,11 @@ def find(
         and sort == "relevance"
         and isinstance(node, Term)
         and node.index in TEXT_INDEXES
-        and not filters.include_deleted
     ):
         expression = _fts_expression(_text_relation(node))
         if expression is not None:
             return _ranked_fts(session, expression, limit, offset)
-    condition: ColumnElement[bool] = compiler.compile(node) if node is not None else true()
-    if not filters.include_deleted:
-        condition = and_(condition, BibRecord.deleted_at.is_(None))
+    condition = and_(compiler.compile(node) if node is not None else true(), BibRecord.deleted_at.is_(None))
     stmt, score = _order(select(BibRecord.id).where(condition), compiler, sort)
     if score is None:
         total = _count(session, condition)
@@ -408,26 +404,20 @@ def search(
     return SearchResults(total=total, hits=hits, offset=offset, limit=limit)
 
 
-# One text query on SQLite: the FTS5 match joined to the live records, ranked by bm25 (weights title 10,
-# authors 5, subjects 3, everything 1) and counted in the same pass. A fixed statement: nothing to build or
-# compile per query.
+# One text query on SQLite, read from the FTS5 index alone (it holds only records that are not deleted:
+# migration 0011): the page ranked by bm25 (weights title 10, authors 5, subjects 3, the rest 1) and the count.
+# Fixed statements: nothing to build or compile per query.
 _FTS_RANKED = text(
-    "SELECT ranked.rid, ranked.score, count(*) OVER () FROM (SELECT rowid AS rid, "
-    "bm25(bib_fts, 10.0, 5.0, 3.0, 1.0) AS score FROM bib_fts WHERE bib_fts MATCH :expression) AS ranked "
-    "JOIN bib_records ON bib_records.id = ranked.rid WHERE bib_records.deleted_at IS NULL "
-    "ORDER BY ranked.score, ranked.rid LIMIT :limit OFFSET :offset"
+    "SELECT rowid, bm25(bib_fts, 10.0, 5.0, 3.0, 1.0) AS score FROM bib_fts WHERE bib_fts MATCH :expression "
+    "ORDER BY score, rowid LIMIT :limit OFFSET :offset"
 )
-_FTS_COUNT = text(
-    "SELECT count(*) FROM bib_fts JOIN bib_records ON bib_records.id = bib_fts.rowid "
-    "WHERE bib_fts MATCH :expression AND bib_records.deleted_at IS NULL"
-)
+_FTS_COUNT = text("SELECT count(*) FROM bib_fts WHERE bib_fts MATCH :expression")
 
 
 def _ranked_fts(session: Session, expression: str, limit: int, offset: int) -> tuple[int, Ranked]:
     """One text query on SQLite: the total and the page ranked by bm25 (best first)."""
-    if limit == 0:
-        return int(session.scalar(_FTS_COUNT, {"expression": expression}) or 0), []
+    total = int(session.scalar(_FTS_COUNT, {"expression": expression}) or 0)
+    if limit == 0 or offset >= total:
+        return total, []
     rows = session.execute(_FTS_RANKED, {"expression": expression, "limit": limit, "offset": offset}).all()
-    if not rows:
-        return (int(session.scalar(_FTS_COUNT, {"expression": expression}) or 0) if offset else 0), []
-    return int(rows[0][2]), [(int(rid), -float(score)) for rid, score, _total in rows]
+    return total, [(int(rid), -float(score)) for rid, score in rows]

@@ -113,6 +113,37 @@ def test_deleted_records_are_not_found(catalog: Database) -> None:
         record = search(session, "truyen kieu").records[0]
         delete_record(session, session.get(BibRecord, record.id))  # type: ignore[arg-type]
     assert titles(catalog, "truyen kieu") == []
+    assert titles(catalog, "kieu") == ["Thuý Kiều và Kim Trọng"]
+    with catalog.session() as session:
+        assert search(session, Term("title", "kieu")).total == 1
+        assert search(session, "kieu", filters=Filters(year_from=1990)).total == 1
+
+
+def test_a_record_leaves_and_reenters_the_index_with_its_deletion(catalog: Database) -> None:
+    """SQLite's FTS5 index holds only live records (the triggers follow ``deleted_at``); PostgreSQL filters."""
+    from sqlalchemy import update
+
+    from server.catalog.models import BibRecord
+    from server.db import utcnow
+
+    with catalog.session() as session:
+        (record_id,) = [r.id for r in search(session, "truyen kieu").records]
+    for deleted_at, found in ((utcnow(), []), (None, ["Truyện Kiều"])):
+        with catalog.write() as session:
+            session.execute(update(BibRecord).where(BibRecord.id == record_id).values(deleted_at=deleted_at))
+        assert titles(catalog, "truyen kieu") == found
+    with catalog.write() as session:  # a deleted record edited stays out; edited back in, it is found as edited
+        session.execute(update(BibRecord).where(BibRecord.id == record_id).values(deleted_at=utcnow()))
+        session.execute(update(BibRecord).where(BibRecord.id == record_id).values(title_folded="truyen kieu moi"))
+    assert titles(catalog, "moi") == []
+    with catalog.write() as session:
+        session.execute(update(BibRecord).where(BibRecord.id == record_id).values(deleted_at=None))
+    assert titles(catalog, "kieu moi") == ["Truyện Kiều"]
+    if catalog.dialect == "sqlite":
+        with catalog.session() as session:
+            from sqlalchemy import text
+
+            session.execute(text("INSERT INTO bib_fts(bib_fts, rank) VALUES ('integrity-check', 0)"))
 
 
 def test_vietnamese_loc_records(db: Database) -> None:
