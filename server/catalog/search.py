@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     literal_column,
     not_,
+    null,
     or_,
     select,
     table,
@@ -363,23 +364,19 @@ def find(
     elif node is None:
         node = extra
     compiler = _Compiler(session)
-    if (
-        compiler.dialect == "sqlite"
-        and sort == "relevance"
-        and isinstance(node, Term)
-        and node.index in TEXT_INDEXES
-    ):
-        expression = _fts_expression(_text_relation(node))
-        if expression is not None:
-            return _ranked_fts(session, expression, limit, offset)
+    if compiler.dialect == "sqlite" and sort in ("relevance", "new") and isinstance(node, Term):
+        if node.index in TEXT_INDEXES and (expression := _fts_expression(_text_relation(node))) is not None:
+            return _fts_page(session, expression, limit, offset, ranked=sort == "relevance")
     condition = and_(compiler.compile(node) if node is not None else true(), BibRecord.deleted_at.is_(None))
     stmt, score = _order(select(BibRecord.id).where(condition), compiler, sort)
-    if score is None:
+    if score is None and not (compiler.dialect == "postgresql" and compiler.positive_text):
         total = _count(session, condition)
         rows = session.execute(stmt.limit(limit).offset(offset)).all()
         return total, [(int(row[0]), None) for row in rows]
     # Ranking reads every match anyway: the same pass counts them (PostgreSQL: one bitmap heap scan, not two).
-    stmt = stmt.add_columns(score, func.count().over().label("total"))
+    # So does a PostgreSQL text search in any order: given the page's LIMIT alone, the planner walks an index
+    # in the page's order and rechecks each row's tsvector, which for a rare word means most of the table.
+    stmt = stmt.add_columns(null() if score is None else score, func.count().over().label("total"))
     rows = session.execute(stmt.limit(limit).offset(offset)).all()
     total = int(rows[0][2]) if rows else (_count(session, condition) if offset or not limit else 0)
     return total, [(int(row[0]), float(row[1]) if row[1] is not None else None) for row in rows]
@@ -405,19 +402,24 @@ def search(
 
 
 # One text query on SQLite, read from the FTS5 index alone (it holds only records that are not deleted:
-# migration 0011): the page ranked by bm25 (weights title 10, authors 5, subjects 3, the rest 1) and the count.
-# Fixed statements: nothing to build or compile per query.
+# migration 0011): the count, and the page ranked by bm25 (weights title 10, authors 5, subjects 3, the rest 1)
+# or newest first (FTS5 walks its index backwards and stops at the page). Fixed statements: nothing to build
+# or compile per query.
+_FTS_COUNT = text("SELECT count(*) FROM bib_fts WHERE bib_fts MATCH :expression")
 _FTS_RANKED = text(
     "SELECT rowid, bm25(bib_fts, 10.0, 5.0, 3.0, 1.0) AS score FROM bib_fts WHERE bib_fts MATCH :expression "
     "ORDER BY score, rowid LIMIT :limit OFFSET :offset"
 )
-_FTS_COUNT = text("SELECT count(*) FROM bib_fts WHERE bib_fts MATCH :expression")
+_FTS_NEWEST = text(
+    "SELECT rowid, NULL FROM bib_fts WHERE bib_fts MATCH :expression ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
+)
 
 
-def _ranked_fts(session: Session, expression: str, limit: int, offset: int) -> tuple[int, Ranked]:
-    """One text query on SQLite: the total and the page ranked by bm25 (best first)."""
+def _fts_page(session: Session, expression: str, limit: int, offset: int, *, ranked: bool) -> tuple[int, Ranked]:
+    """One text query on SQLite: the total and the page, ranked by bm25 (best first) or newest first."""
     total = int(session.scalar(_FTS_COUNT, {"expression": expression}) or 0)
     if limit == 0 or offset >= total:
         return total, []
-    rows = session.execute(_FTS_RANKED, {"expression": expression, "limit": limit, "offset": offset}).all()
-    return total, [(int(rid), -float(score)) for rid, score in rows]
+    params = {"expression": expression, "limit": limit, "offset": offset}
+    rows = session.execute(_FTS_RANKED if ranked else _FTS_NEWEST, params).all()
+    return total, [(int(rid), None if score is None else -float(score)) for rid, score in rows]

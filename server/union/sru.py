@@ -17,6 +17,8 @@ Index names (documented in ``docs/catalog.md`` and in explain)::
 
 Relations: ``=`` (all words), ``all``, ``any``, ``adj``/``==``/``exact`` (phrase), ``<``... for dc.date.
 ``*`` at the end of a word truncates. Booleans ``and``, ``or``, ``not``; ``prox`` is refused (diagnostic 37).
+Results come newest first, as Zebra and most SRU servers give them unranked; the ``relevant`` relation modifier
+(``dc.title =/relevant war``, CQL's own) asks for relevance order (bm25 / ts_rank, title weighted highest).
 ``sortBy dc.title`` (Vietnamese order) or ``dc.date`` with ``/sort.descending``.
 Record schemas: ``marcxml`` (info:srw/schema/1/marcxml-v1.1) and ``dc`` (info:srw/schema/1/dc-v1.1).
 
@@ -194,7 +196,7 @@ def parse_query(query: str) -> tuple[Node | None, str]:
         raise SruDiagnostic(10, "Query syntax error", type(exc).__name__) from None
     if parsed is None:
         raise SruDiagnostic(10, "Query syntax error", query)
-    sort = "relevance"
+    sort = "relevance" if _asks_relevance(parsed.root) else "new"
     specs = getattr(parsed.root, "sortSpecs", None) or []
     if specs:
         spec = specs[0]
@@ -207,6 +209,15 @@ def parse_query(query: str) -> tuple[Node | None, str]:
         else:
             raise SruDiagnostic(80, "Sort not supported", str(spec.index))
     return translate(parsed.root), sort
+
+
+def _asks_relevance(node: Any) -> bool:
+    """Whether a clause carries CQL's ``relevant`` relation modifier (``dc.title =/relevant war``)."""
+    if isinstance(node, CQLTriple):
+        return _asks_relevance(node.left) or _asks_relevance(node.right)
+    if isinstance(node, CQLSearchClause) and node.relation is not None:
+        return any(str(m.name).lower().rsplit(".", 1)[-1] == "relevant" for m in node.relation.modifiers or ())
+    return False
 
 
 # ------------------------------------------------------------------------------------------ responses

@@ -122,6 +122,30 @@ def test_diagnostics_and_paging(sru: str) -> None:
     assert b"&lt;marc:record" in string.content
 
 
+def test_newest_first_unless_relevance_is_asked(db: Database, sru: str) -> None:
+    """Unranked results come newest first (as Zebra's come in its own order); CQL's ``relevant`` modifier ranks."""
+    from sqlalchemy import select
+
+    from server.catalog.models import BibRecord
+
+    with db.session() as session:
+        ids = {number: rid for number, rid in session.execute(select(BibRecord.control_number, BibRecord.id))}
+
+    def found(query: str) -> list[int]:
+        params = {"version": "1.2", "operation": "searchRetrieve", "query": query, "maximumRecords": "100"}
+        root = etree.fromstring(httpx.get(sru, params=params).content)
+        return [ids[n.strip()] for n in root.xpath("//*[local-name()='controlfield'][@tag='001']/text()")]
+
+    for query in ('cql.serverChoice = "ha noi"', 'dc.creator = nguyen', "dc.title = tho and dc.date > 1900"):
+        newest = found(query)
+        assert len(newest) > 1 and newest == sorted(newest, reverse=True), query
+        ranked = found(query.replace(" = ", " =/relevant ", 1))
+        assert sorted(ranked) == sorted(newest) and ranked != newest, query
+    with db.session() as session:
+        first = session.get(BibRecord, found('cql.serverChoice =/relevant "ha noi"')[0])
+        assert first is not None and "ha noi" in first.title_folded  # a title match first, whatever its age
+
+
 def test_double_encoded_terms_are_repaired() -> None:
     assert repair_double_encoding("chiáº¿n tranh") == "chiến tranh"
     assert repair_double_encoding("chiến tranh") == "chiến tranh"

@@ -67,6 +67,7 @@ truncation.right = 5=1
 truncation.left = 5=2
 truncation.both = 5=3
 truncation.none = 5=100
+relationModifier.relevant = 2=102
 """
 
 
