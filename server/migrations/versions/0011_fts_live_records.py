@@ -24,6 +24,10 @@ NAMES = ", ".join(COLUMNS)
 TRIGGERS = ("bib_fts_ai", "bib_fts_ad", "bib_fts_au")
 
 
+ADD = f"INSERT INTO bib_fts(rowid, {NAMES})"
+REMOVE = f"INSERT INTO bib_fts(bib_fts, rowid, {NAMES})"
+
+
 def _values(row: str) -> str:
     return ", ".join(f"{row}.{c}" for c in COLUMNS)
 
@@ -31,44 +35,36 @@ def _values(row: str) -> str:
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    for trigger in TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    add = f"INSERT INTO bib_fts(rowid, {NAMES})"
-    remove = f"INSERT INTO bib_fts(bib_fts, rowid, {NAMES})"
-    op.execute(
-        "CREATE TRIGGER bib_fts_ai AFTER INSERT ON bib_records WHEN new.deleted_at IS NULL BEGIN "
-        f"{add} VALUES (new.id, {_values('new')}); END"
-    )
-    op.execute(
-        "CREATE TRIGGER bib_fts_ad AFTER DELETE ON bib_records WHEN old.deleted_at IS NULL BEGIN "
-        f"{remove} VALUES ('delete', old.id, {_values('old')}); END"
-    )
-    # One trigger for both halves, so that the old entry always goes before the new one comes.
-    op.execute(
-        f"CREATE TRIGGER bib_fts_au AFTER UPDATE OF {NAMES}, deleted_at ON bib_records BEGIN "
-        f"{remove} SELECT 'delete', old.id, {_values('old')} WHERE old.deleted_at IS NULL; "
-        f"{add} SELECT new.id, {_values('new')} WHERE new.deleted_at IS NULL; END"
-    )
+    _triggers(live_only=True)
     op.execute("INSERT INTO bib_fts(bib_fts) VALUES ('delete-all')")
-    op.execute(f"{add} SELECT id, {NAMES} FROM bib_records WHERE deleted_at IS NULL")
+    op.execute(f"{ADD} SELECT id, {NAMES} FROM bib_records WHERE deleted_at IS NULL")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
+    _triggers(live_only=False)
+    op.execute("INSERT INTO bib_fts(bib_fts) VALUES ('rebuild')")
+
+
+def _triggers(*, live_only: bool) -> None:
+    """The insert, delete and update triggers: for the live records only (this revision) or for every row."""
     for trigger in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    add = f"INSERT INTO bib_fts(rowid, {NAMES})"
-    remove = f"INSERT INTO bib_fts(bib_fts, rowid, {NAMES})"
+    new_live = " WHERE new.deleted_at IS NULL" if live_only else ""
+    old_live = " WHERE old.deleted_at IS NULL" if live_only else ""
     op.execute(
-        f"CREATE TRIGGER bib_fts_ai AFTER INSERT ON bib_records BEGIN {add} VALUES (new.id, {_values('new')}); END"
+        f"CREATE TRIGGER bib_fts_ai AFTER INSERT ON bib_records BEGIN "
+        f"{ADD} SELECT new.id, {_values('new')}{new_live}; END"
     )
     op.execute(
-        "CREATE TRIGGER bib_fts_ad AFTER DELETE ON bib_records BEGIN "
-        f"{remove} VALUES ('delete', old.id, {_values('old')}); END"
+        f"CREATE TRIGGER bib_fts_ad AFTER DELETE ON bib_records BEGIN "
+        f"{REMOVE} SELECT 'delete', old.id, {_values('old')}{old_live}; END"
     )
+    # One trigger for both halves, so that the old entry always goes before the new one comes.
+    columns = f"{NAMES}, deleted_at" if live_only else NAMES
     op.execute(
-        f"CREATE TRIGGER bib_fts_au AFTER UPDATE OF {NAMES} ON bib_records BEGIN "
-        f"{remove} VALUES ('delete', old.id, {_values('old')}); {add} VALUES (new.id, {_values('new')}); END"
+        f"CREATE TRIGGER bib_fts_au AFTER UPDATE OF {columns} ON bib_records BEGIN "
+        f"{REMOVE} SELECT 'delete', old.id, {_values('old')}{old_live}; "
+        f"{ADD} SELECT new.id, {_values('new')}{new_live}; END"
     )
-    op.execute("INSERT INTO bib_fts(bib_fts) VALUES ('rebuild')")
