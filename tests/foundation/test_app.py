@@ -59,8 +59,14 @@ def test_items_by_barcode_and_tag(client: TestClient) -> None:
 
 def test_metrics_count_requests(client: TestClient) -> None:
     client.get("/healthz")
+    client.get("/sru", params={"query": "kieu"})
+    client.post("/oai", data={"verb": "Identify"})
+    client.get("/nowhere")
     text = client.get("/metrics").text
     assert 'thuvien_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'thuvien_http_requests_total{method="GET",route="/sru",status="200"}' in text
+    assert 'thuvien_http_requests_total{method="POST",route="/oai",status="200"}' in text
+    assert 'thuvien_http_requests_total{method="GET",route="unmatched",status="404"}' in text
 
 
 def test_cli_help_and_version() -> None:
