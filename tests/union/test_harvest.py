@@ -78,12 +78,14 @@ def test_union_of_two_libraries(db: Database, members: tuple[Database, Database,
         report = merge_report(db)
         assert len(report) == duplicates and {r["source"] for r in report} == {"B"}
 
-        # incremental: one record changed and one withdrawn at A
+        # incremental: one record changed and one withdrawn at A, in a later second than A's last record (the
+        # harvests can all fit in the second it was added in), both with the same datestamp
+        time.sleep(1.1)
         with a.write() as session:
             changed, gone = session.scalars(select(BibRecord).order_by(BibRecord.id).limit(2)).all()
-            changed.title = changed.title + " (sửa)"
-            changed.updated_at = changed.updated_at.__class__.now(changed.updated_at.tzinfo)
             delete_record(session, gone)
+            changed.title = changed.title + " (sửa)"
+            changed.updated_at = gone.updated_at
         again = harvest(db, "A")
         assert again.fetched == 3 and again.deleted == 1 and again.updated == 2
         assert count(db, SourceRecord) == 81  # originals are never destroyed
