@@ -35,7 +35,7 @@ from server.libraries.models import Library
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 1000
 SQLITE_CACHE_KIB = 256 * 1024  # page cache of the importing connection
 SQLITE_CHECKPOINT_PAGES = 16_384  # its WAL is checkpointed every 64 MB (4 KiB pages)
 
