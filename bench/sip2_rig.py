@@ -19,9 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from server import migrate  # noqa: E402
 from server.db import Database  # noqa: E402
-from server.patrons.models import Patron, PatronCard  # noqa: E402
 from server.sip2.codec import checksum, format_date  # noqa: E402
-from tests.circulation.builders import build_world, pin_hash  # noqa: E402
+from tests.circulation.builders import add_readers, build_world  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 N_CLIENTS = 50
@@ -31,18 +30,7 @@ def seed(url: str) -> None:
     db = Database(url)
     migrate.upgrade(db)
     world = build_world(db, extra_items=N_CLIENTS)
-    with db.write() as s:
-        for n in range(N_CLIENTS):
-            s.add(
-                Patron(
-                    full_name=f"Bạn đọc {n}",
-                    home_library_id=world.main,
-                    category_code="adult",
-                    expires_on=dt.date(2030, 1, 1),
-                    pin_hash=pin_hash("1234"),
-                    cards=[PatronCard(number=f"P{n:04d}")],
-                )
-            )
+    add_readers(db, world, [f"P{n:04d}" for n in range(N_CLIENTS)], pin="1234")
     db.dispose()
 
 

@@ -56,6 +56,22 @@ TITLES = {
 }
 
 
+def add_readers(db: Database, world: World, cards: list[str], *, pin: str | None = None) -> None:
+    """Plain adult patrons of the main library, one per card number (for tests and benchmarks with many)."""
+    with db.write() as s:
+        for n, card in enumerate(cards):
+            s.add(
+                Patron(
+                    full_name=f"Bạn đọc {n}",
+                    home_library_id=world.main,
+                    category_code="adult",
+                    expires_on=dt.date(2030, 1, 1),
+                    pin_hash=pin_hash(pin) if pin is not None else None,
+                    cards=[PatronCard(number=card)],
+                )
+            )
+
+
 def build_world(db: Database, *, extra_items: int = 0, open_all_week: bool = True) -> World:
     world = World()
     with db.write() as s:

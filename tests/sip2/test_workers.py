@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -19,11 +18,10 @@ from server import migrate
 from server.catalog.models import Item
 from server.circulation.models import Loan
 from server.db import Database
-from server.patrons.models import Patron, PatronCard
 from server.settings import DatabaseSettings, ServerSettings, Sip2Settings
 from server.sip2.server import Sip2Server
 from server.sip2.workers import Sip2Workers, reuse_port_supported, sip2_service, worker_count
-from tests.circulation.builders import build_world
+from tests.circulation.builders import add_readers, build_world
 from tests.sip2.conftest import BLANK
 from tests.sip2.rawclient import RawClient
 from tests.support import free_port, wait_for
@@ -145,18 +143,7 @@ def test_stopping_the_service_stops_every_worker(sqlite_db: Database) -> None:
 
 @pytest.mark.postgres
 def test_kiosks_on_different_workers_race_for_one_copy_on_postgresql(pg_db: Database) -> None:
-    world = build_world(pg_db)
-    with pg_db.write() as s:
-        for n in range(8):
-            s.add(
-                Patron(
-                    full_name=f"Bạn đọc {n}",
-                    home_library_id=world.main,
-                    category_code="adult",
-                    expires_on=dt.date(2030, 1, 1),
-                    cards=[PatronCard(number=f"R{n}")],
-                )
-            )
+    add_readers(pg_db, build_world(pg_db), [f"R{n}" for n in range(8)])
     settings = ServerSettings(
         demo=True,
         database=DatabaseSettings(url=pg_db.url),
