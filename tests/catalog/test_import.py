@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from pymarc import Field, Subfield
 from sqlalchemy import func, select
 
@@ -118,8 +119,6 @@ def test_deleted_leader_withdraws(db: Database) -> None:
 
 
 def test_unknown_library_is_refused(db: Database) -> None:
-    import pytest
-
     with pytest.raises(ValueError, match="no library"):
         Importer(db, library_isil="VN-NOPE")
 
@@ -134,3 +133,30 @@ def test_parallel_import_gives_the_same_result(db: Database) -> None:
     assert (report.read, report.added, len(report.rejected)) == (sequential.read, 123, len(sequential.rejected))
     assert (sequential.updated, sequential.added) == (121, 2)  # the two good bad_records.mrc lack a 001
     assert [p.position for p in report.rejected] == [p.position for p in sequential.rejected]
+
+
+@pytest.mark.postgres
+def test_a_record_the_database_refuses_is_reported_and_the_rest_imported(pg_db: Database) -> None:
+    """PostgreSQL refuses a 70-character control number (the column holds 64): only that record is rejected,
+    from a batch written by COPY."""
+    titles = {"ok-1": "Truyện Kiều", "x" * 70: "Quá dài", "ok-2": "Lục Vân Tiên"}
+    records = [make_record(control, title) for control, title in titles.items()]
+    data = b"".join(record.as_marc() for record in records)
+    report = Importer(pg_db).run_iso2709(io.BytesIO(data), workers=1)
+    assert (report.read, report.added) == (3, 2)
+    [problem] = report.rejected
+    assert problem.position == 2 and problem.control_number == "x" * 70
+    assert problem.reason.startswith("database refused the record: StringDataRightTruncation")
+    with pg_db.session() as session:
+        assert sorted(session.scalars(select(BibRecord.control_number))) == ["ok-1", "ok-2"]
+
+
+def test_a_later_batch_updates_a_record_an_earlier_batch_added(db: Database) -> None:
+    """Batches are written by a thread of their own while the next is prepared, in order: the third record
+    (in the second batch) repeats the first one's control number and updates it."""
+    records = [make_record("a-1", "Bản cũ"), make_record("b-1", "Khác"), make_record("a-1", "Bản mới")]
+    data = b"".join(record.as_marc() for record in records)
+    report = Importer(db, batch_size=2).run_iso2709(io.BytesIO(data), workers=1)
+    assert (report.read, report.added, report.updated, report.rejected) == (3, 2, 1, [])
+    with db.session() as session:
+        assert session.scalar(select(BibRecord.title).where(BibRecord.control_number == "a-1")) == "Bản mới"
