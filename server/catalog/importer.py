@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -30,6 +31,7 @@ from server.catalog.marcio import ReadOutcome, iter_chunks, outcome_of, record_f
 from server.catalog.models import BibIdentifier, BibRecord
 from server.catalog.records import extract
 from server.catalog.scan import scan_utf8
+from server.catalog.schema import FULLTEXT_INDEXES
 from server.catalog.service import columns
 from server.db import Database, utcnow
 from server.libraries.models import Library
@@ -37,6 +39,7 @@ from server.libraries.models import Library
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+BULK = 10_000  # records one import writes from which PostgreSQL's indexes and statistics are brought up to date
 SQLITE_CACHE_KIB = 256 * 1024  # page cache of the importing connection
 SQLITE_CHECKPOINT_PAGES = 16_384  # its WAL is checkpointed every 128 MB (8 KiB pages; 64 MB in older 4 KiB files)
 
@@ -169,8 +172,7 @@ class Importer:
         self, outcomes: Iterable[ReadOutcome], progress: Callable[[ReadOutcome], None] | None = None
     ) -> ImportReport:
         report = ImportReport()
-        batch: list[_Prepared] = []
-        with _Writer(self._flush, report) as writer:
+        with self._writer_for(report) as writer:
             for outcome in outcomes:
                 report.read += 1
                 for note in outcome.warnings:
@@ -180,14 +182,10 @@ class Importer:
                 else:
                     prepared = _prepare(outcome, report)
                     if prepared is not None:
-                        batch.append(prepared)
-                if len(batch) >= self.batch_size:
-                    writer.submit(batch)
-                    batch = []
+                        writer.add(prepared)
                 if progress is not None:
                     progress(outcome)
-            if batch:
-                writer.submit(batch)
+        self._settle(report)
         log.info(
             "import: %d read, %d added, %d updated, %d rejected",
             report.read,
@@ -202,11 +200,10 @@ class Importer:
     ) -> ImportReport:
         """Import an ISO 2709 stream, reading and indexing in ``workers`` processes while this one writes."""
         report = ImportReport()
-        batch: list[_Prepared] = []
-        with _Writer(self._flush, report) as writer:
+        with self._writer_for(report) as writer:
             if workers < 2:
                 for block in _blocks(iter_chunks(stream), 250):
-                    batch = self._collect(_prepare_chunks(block), batch, report, writer, progress)
+                    self._collect(_prepare_chunks(block), report, writer, progress)
             else:
                 context = multiprocessing.get_context("fork")
                 with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -215,21 +212,34 @@ class Importer:
                         pending.append(pool.submit(_prepare_chunks, block))
                         if len(pending) < workers * 3:
                             continue
-                        batch = self._collect(pending.popleft().result(), batch, report, writer, progress)
+                        self._collect(pending.popleft().result(), report, writer, progress)
                     while pending:
-                        batch = self._collect(pending.popleft().result(), batch, report, writer, progress)
-            if batch:
-                writer.submit(batch)
+                        self._collect(pending.popleft().result(), report, writer, progress)
+        self._settle(report)
         return report
+
+    def _settle(self, report: ImportReport) -> None:
+        """After a bulk load into PostgreSQL, merge the full-text indexes' pending entries and analyse the tables.
+
+        GIN takes new entries into a pending list that every search reads through until it is merged, and a
+        table the planner has no statistics for gets plans made for an empty one; autovacuum would see to both,
+        but only a minute or more later, while the catalog is already being searched.
+        """
+        if self.db.dialect != "postgresql" or report.imported + report.withdrawn < BULK:
+            return
+        with self.db.write() as session:
+            for index in FULLTEXT_INDEXES:
+                session.execute(text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": index})
+            session.execute(text("ANALYZE bib_records"))
+            session.execute(text("ANALYZE bib_identifiers"))
 
     def _collect(
         self,
         lights: list[_Light],
-        batch: list[_Prepared],
         report: ImportReport,
         writer: _Writer,
         progress: Callable[[ReadOutcome], None] | None,
-    ) -> list[_Prepared]:
+    ) -> None:
         for position, offset, error, notes, payload in lights:
             report.read += 1
             outcome = ReadOutcome(position, offset, None, None, error, notes)
@@ -239,13 +249,15 @@ class Importer:
                 report.rejected.append(Problem(position, offset, error or "unreadable"))
             else:
                 row, identifiers, deleted = payload
-                batch.append(_Prepared(outcome, None, row, identifiers, deleted))
-            if len(batch) >= self.batch_size:
-                writer.submit(batch)
-                batch = []
+                writer.add(_Prepared(outcome, None, row, identifiers, deleted))
             if progress is not None:
                 progress(outcome)
-        return batch
+
+    def _writer_for(self, report: ImportReport) -> _Writer:
+        # PostgreSQL indexes two batches at once, on two connections. SQLite has one writer at a time, and
+        # holdings touch rows records share (locations, item types, barcodes): those imports keep one lane.
+        lanes = 2 if self.db.dialect == "postgresql" and self.holdings is None else 1
+        return _Writer(self._flush, report, self.batch_size, lanes)
 
     def _flush(self, batch: list[_Prepared]) -> ImportReport:
         """Write one batch in one transaction (record by record if the database refuses it); what it did."""
@@ -416,26 +428,41 @@ def _new_ids(session: Session, count: int) -> list[int]:
 
 
 class _Writer:
-    """Writes batches in a thread of its own, one at a time and in order, while the caller prepares the next.
+    """Gathers prepared records into batches and writes them in threads of their own while the caller reads on.
 
     The database's work on a batch (and the wait for its commit) overlaps the reading and indexing of the
-    following one. Each batch's outcome is merged into ``report`` before the next batch is handed over, so a
-    later batch sees the records of the earlier ones (a file that repeats a control number updates it).
+    following ones. Records go into ``lanes`` by control number, each lane writing its batches one at a time
+    and in order on a connection of its own: a lane's batch is written only once its previous one is done,
+    so a record repeated later in the file always finds (and updates) the earlier one. Each batch's outcome is
+    merged into ``report`` before its lane takes the next.
     """
 
-    def __init__(self, flush: Callable[[list[_Prepared]], ImportReport], report: ImportReport) -> None:
+    def __init__(
+        self, flush: Callable[[list[_Prepared]], ImportReport], report: ImportReport, size: int, lanes: int
+    ) -> None:
         self._flush = flush
         self._report = report
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="marc-import-writer")
-        self._pending: Future[ImportReport] | None = None
+        self._size = size
+        self._threads = [ThreadPoolExecutor(1, thread_name_prefix=f"marc-import-writer-{n}") for n in range(lanes)]
+        self._pending: list[Future[ImportReport] | None] = [None] * lanes
+        self._open: list[list[_Prepared]] = [[] for _ in range(lanes)]
 
-    def submit(self, batch: list[_Prepared]) -> None:
-        self._wait()
-        self._pending = self._thread.submit(self._flush, batch)
+    def add(self, prepared: _Prepared) -> None:
+        number = prepared.row["control_number"]
+        lane = zlib.crc32(number.encode()) % len(self._open) if number else prepared.outcome.position % len(self._open)
+        batch = self._open[lane]
+        batch.append(prepared)
+        if len(batch) >= self._size:
+            self._submit(lane)
 
-    def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
+    def _submit(self, lane: int) -> None:
+        batch, self._open[lane] = self._open[lane], []
+        self._wait(lane)
+        self._pending[lane] = self._threads[lane].submit(self._flush, batch)
+
+    def _wait(self, lane: int) -> None:
+        pending, self._pending[lane] = self._pending[lane], None
+        if pending is not None:
             _merge(self._report, pending.result())
 
     def __enter__(self) -> _Writer:
@@ -444,12 +471,17 @@ class _Writer:
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         try:
             if kind is None:
-                self._wait()
+                for lane, batch in enumerate(self._open):
+                    if batch:
+                        self._submit(lane)
+                for lane in range(len(self._pending)):
+                    self._wait(lane)
                 # Problems found while reading and those the database found come back at different times.
                 self._report.rejected.sort(key=lambda problem: problem.position)
                 self._report.warnings.sort(key=lambda problem: problem.position)
         finally:
-            self._thread.shutdown(wait=True)
+            for thread in self._threads:
+                thread.shutdown(wait=True)
 
 
 def _blocks(

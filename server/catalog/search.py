@@ -193,11 +193,12 @@ def _fts_expression(term: Term) -> str | None:
     return f"{col} : {body}" if col else body
 
 
-def _pg_tsquery(term: Term) -> str | None:
+def _pg_tsquery(term: Term, *, weighted: bool = True) -> str | None:
+    """The tsquery text of ``term``: restricted to its field's weight in the document unless ``weighted`` is off."""
     tokens = words(term.value)
     if not tokens:
         return None
-    weight = _PG_WEIGHTS.get(term.index, "")
+    weight = _PG_WEIGHTS.get(term.index, "") if weighted else ""
     parts = [f"{t.rstrip('*')}:{'*' if t.endswith('*') else ''}{weight}".rstrip(":") for t in tokens]
     joiner = {"phrase": " <-> ", "any": " | "}.get(term.relation, " & ")
     return "(" + joiner.join(parts) + ")"
@@ -206,6 +207,14 @@ def _pg_tsquery(term: Term) -> str | None:
 def pg_document() -> ColumnElement[Any]:
     """The weighted document of a record: the generated, GIN-indexed ``search_vector`` column (migration 0004)."""
     return literal_column("bib_records.search_vector")
+
+
+def pg_title_document() -> ColumnElement[Any]:
+    """The words of a record's title: the expression of the GIN index of titles (migration 0013).
+
+    It holds the document's weight-A words, and a title search through it needs no recheck of the weights.
+    """
+    return func.to_tsvector(literal_column("'simple'::regconfig"), BibRecord.title_folded)
 
 
 def _tsquery(text: str) -> ColumnElement[Any]:
@@ -257,12 +266,13 @@ class _Compiler:
                 self.positive_text.append(term)
             sub = select(_FTS.c.rowid).where(literal_column("bib_fts").op("MATCH")(expression))
             return BibRecord.id.in_(sub)
-        query = _pg_tsquery(term)
+        query = _pg_tsquery(term, weighted=term.index != "title")
         if query is None:
             return false() if term.value.strip() else true()
         if not negated:
             self.positive_text.append(term)
-        return pg_document().op("@@")(_tsquery(query))
+        document = pg_title_document() if term.index == "title" else pg_document()
+        return document.op("@@")(_tsquery(query))
 
     def year_term(self, term: Term) -> ColumnElement[bool]:
         value = term.value.strip()
@@ -311,22 +321,29 @@ class _Compiler:
         return or_(held, BibRecord.source_library_id.in_(lib))
 
 
-def _order(stmt: Select[Any], compiler: _Compiler, sort: str) -> tuple[Select[Any], ColumnElement[Any] | None]:
+def _order(
+    stmt: Select[Any], compiler: _Compiler, sort: str, columns: Any = BibRecord
+) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    """``stmt`` in the order ``sort`` names, and the score it ranks by (None unless by relevance).
+
+    ``columns`` has the ``id``, ``sort_key`` and ``year`` to order by (and on PostgreSQL, by relevance, the
+    ``score``): the records' own, or those of a PostgreSQL text search's matches (:func:`_pg_text_matches`).
+    """
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
-    sort_key: Any = BibRecord.sort_key
+    sort_key: Any = columns.sort_key
     if compiler.dialect == "postgresql":
-        sort_key = BibRecord.sort_key.collate("C")
+        sort_key = columns.sort_key.collate("C")
     if sort == "title":
-        return stmt.order_by(sort_key, BibRecord.id), None
+        return stmt.order_by(sort_key, columns.id), None
     if sort == "-title":
-        return stmt.order_by(sort_key.desc(), BibRecord.id.desc()), None
+        return stmt.order_by(sort_key.desc(), columns.id.desc()), None
     if sort == "year":
-        return stmt.order_by(BibRecord.year.is_(None), BibRecord.year, sort_key, BibRecord.id), None
+        return stmt.order_by(columns.year.is_(None), columns.year, sort_key, columns.id), None
     if sort == "-year":
-        return stmt.order_by(BibRecord.year.is_(None), BibRecord.year.desc(), sort_key, BibRecord.id), None
+        return stmt.order_by(columns.year.is_(None), columns.year.desc(), sort_key, columns.id), None
     if sort == "new" or not compiler.positive_text:
-        return stmt.order_by(BibRecord.id.desc()), None
+        return stmt.order_by(columns.id.desc()), None
     if compiler.dialect == "sqlite":
         expressions = [e for e in (_fts_expression(t) for t in compiler.positive_text) if e]
         ranked = (
@@ -337,9 +354,23 @@ def _order(stmt: Select[Any], compiler: _Compiler, sort: str) -> tuple[Select[An
         score = func.coalesce(ranked.c.score, 0.0)
         stmt = stmt.outerjoin(ranked, ranked.c.rid == BibRecord.id).order_by(score, BibRecord.id)
         return stmt, -score
-    queries = [q for q in (_pg_tsquery(t) for t in compiler.positive_text) if q]
-    rank = func.ts_rank(pg_document(), _tsquery(" | ".join(queries)))
-    return stmt.order_by(rank.desc(), BibRecord.id), rank
+    return stmt.order_by(columns.score.desc(), columns.id), columns.score
+
+
+def _pg_text_matches(condition: ColumnElement[bool], compiler: _Compiler, sort: str) -> Any:
+    """The columns of every match of a PostgreSQL text search, gathered before they are ordered.
+
+    Left to itself, the planner (once the table has statistics) answers ``ORDER BY id DESC LIMIT 10`` by
+    walking the primary key backwards and rechecking each row's tsvector until the count is done, which
+    reads the whole table for a common word. Materialized first, the matches come from the GIN index
+    alone, and the page is the top of them.
+    """
+    score: ColumnElement[Any] = null()
+    if sort == "relevance":
+        queries = [q for q in (_pg_tsquery(t) for t in compiler.positive_text) if q]
+        score = func.ts_rank(pg_document(), _tsquery(" | ".join(queries)))
+    matches = select(BibRecord.id, BibRecord.sort_key, BibRecord.year, score.label("score")).where(condition)
+    return matches.cte("matches").prefix_with("MATERIALIZED").c
 
 
 def find(
@@ -368,14 +399,18 @@ def find(
         if node.index in TEXT_INDEXES and (expression := _fts_expression(_text_relation(node))) is not None:
             return _fts_page(session, expression, limit, offset, ranked=sort == "relevance")
     condition = and_(compiler.compile(node) if node is not None else true(), BibRecord.deleted_at.is_(None))
-    stmt, score = _order(select(BibRecord.id).where(condition), compiler, sort)
-    if score is None and not (compiler.dialect == "postgresql" and compiler.positive_text):
+    pg_text = compiler.dialect == "postgresql" and bool(compiler.positive_text)
+    if pg_text:
+        matches = _pg_text_matches(condition, compiler, sort)
+        stmt, score = _order(select(matches.id), compiler, sort, matches)
+    else:
+        stmt, score = _order(select(BibRecord.id).where(condition), compiler, sort)
+    if score is None and not pg_text:
         total = _count(session, condition)
         rows = session.execute(stmt.limit(limit).offset(offset)).all()
         return total, [(int(row[0]), None) for row in rows]
-    # Ranking reads every match anyway: the same pass counts them (PostgreSQL: one bitmap heap scan, not two).
-    # So does a PostgreSQL text search in any order: given the page's LIMIT alone, the planner walks an index
-    # in the page's order and rechecks each row's tsvector, which for a rare word means most of the table.
+    # Ranking reads every match anyway: the same pass counts them. So does a PostgreSQL text search in any
+    # order, whose matches are gathered first (one bitmap heap scan, not two).
     stmt = stmt.add_columns(null() if score is None else score, func.count().over().label("total"))
     rows = session.execute(stmt.limit(limit).offset(offset)).all()
     total = int(rows[0][2]) if rows else (_count(session, condition) if offset or not limit else 0)

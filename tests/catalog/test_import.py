@@ -152,11 +152,65 @@ def test_a_record_the_database_refuses_is_reported_and_the_rest_imported(pg_db: 
 
 
 def test_a_later_batch_updates_a_record_an_earlier_batch_added(db: Database) -> None:
-    """Batches are written by a thread of their own while the next is prepared, in order: the third record
-    (in the second batch) repeats the first one's control number and updates it."""
-    records = [make_record("a-1", "Bản cũ"), make_record("b-1", "Khác"), make_record("a-1", "Bản mới")]
+    """Batches are written in threads of their own while the next are prepared (on PostgreSQL in two lanes at
+    once, by control number): a record repeated in a later batch updates the one an earlier batch added."""
+    numbers = [f"n-{n}" for n in range(13)]
+    records = [make_record(number, f"{number} bản cũ") for number in numbers]
+    records += [make_record(number, f"{number} bản mới") for number in numbers]
     data = b"".join(record.as_marc() for record in records)
-    report = Importer(db, batch_size=2).run_iso2709(io.BytesIO(data), workers=1)
-    assert (report.read, report.added, report.updated, report.rejected) == (3, 2, 1, [])
+    report = Importer(db, batch_size=1).run_iso2709(io.BytesIO(data), workers=1)
+    assert (report.read, report.added, report.updated, report.rejected) == (26, 13, 13, [])
     with db.session() as session:
-        assert session.scalar(select(BibRecord.title).where(BibRecord.control_number == "a-1")) == "Bản mới"
+        titles = {number: title for number, title in session.execute(select(BibRecord.control_number, BibRecord.title))}
+    assert titles == {number: f"{number} bản mới" for number in numbers}
+
+
+def test_writer_lanes_keep_each_control_number_in_one_lane() -> None:
+    """Two lanes write at once; a control number always goes to the same one, so its batches stay in order."""
+    import threading
+
+    from server.catalog.importer import ImportReport, _Prepared, _Writer
+    from server.catalog.marcio import ReadOutcome
+
+    seen: list[tuple[str, list[str]]] = []
+
+    def flush(batch: list[_Prepared]) -> ImportReport:
+        seen.append((threading.current_thread().name, [p.row["control_number"] for p in batch]))
+        return ImportReport(added=len(batch))
+
+    report = ImportReport()
+    with _Writer(flush, report, size=2, lanes=2) as writer:
+        for position in range(1, 41):
+            row = {"control_number": f"c-{position % 7}"}
+            writer.add(_Prepared(ReadOutcome(position, 0, None, None), None, row, [], False))
+    assert report.added == 40
+    lanes: dict[str, set[str]] = {}
+    for thread, numbers in seen:
+        for number in numbers:
+            lanes.setdefault(number, set()).add(thread)
+    assert len(lanes) == 7 and all(len(threads) == 1 for threads in lanes.values())
+    assert len({thread for thread, _ in seen}) == 2  # both lanes were used
+
+
+@pytest.mark.postgres
+def test_a_bulk_load_leaves_postgresql_indexes_merged_and_tables_analysed(
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    from server.catalog import importer
+
+    def pending_pages(index: str) -> int:
+        with pg_db.write() as session:
+            return int(session.scalar(text(f"SELECT gin_clean_pending_list('{index}')")) or 0)
+
+    data = b"".join(make_record(f"b-{n}", f"Sách {n}").as_marc() for n in range(3))
+    Importer(pg_db).run_iso2709(io.BytesIO(data), workers=1)
+    assert pending_pages("ix_bib_fulltext") > 0  # a small import leaves merging to autovacuum
+    monkeypatch.setattr(importer, "BULK", 3)
+    Importer(pg_db).run_iso2709(io.BytesIO(data), workers=1)
+    assert pending_pages("ix_bib_fulltext") == 0 and pending_pages("ix_bib_title_fulltext") == 0
+    with pg_db.session() as session:
+        analysed = text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = :table")
+        assert session.scalar(analysed, {"table": "bib_records"}) is not None
+        assert session.scalar(analysed, {"table": "bib_identifiers"}) is not None

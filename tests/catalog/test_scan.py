@@ -80,7 +80,7 @@ def _rows(db: Database) -> list[tuple[Any, ...]]:
                 BibRecord.sort_key,
                 BibRecord.title_key,
                 BibRecord.year,
-            ).order_by(BibRecord.id)
+            ).order_by(BibRecord.control_number, BibRecord.marc)  # PostgreSQL writes in two lanes: ids interleave
         ).all()
         identifiers = session.execute(
             select(BibRecord.control_number, BibIdentifier.scheme, BibIdentifier.value)

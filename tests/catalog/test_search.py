@@ -169,3 +169,49 @@ def test_add_record_keeps_demo_path(db: Database) -> None:
         )
     assert titles(db, "hai duong") == ["Lịch sử Hải Dương"]
     assert titles(db, Term("subject", "dia chi")) == ["Lịch sử Hải Dương"]
+
+
+def test_text_searches_in_every_order(catalog: Database) -> None:
+    kieu = Term("title", "kieu")
+    assert titles(catalog, kieu, sort="title") == ["Thuý Kiều và Kim Trọng", "Truyện Kiều"]
+    assert titles(catalog, kieu, sort="-title") == ["Truyện Kiều", "Thuý Kiều và Kim Trọng"]
+    assert titles(catalog, kieu, sort="year") == ["Truyện Kiều", "Thuý Kiều và Kim Trọng"]
+    assert titles(catalog, kieu, sort="-year") == ["Thuý Kiều và Kim Trọng", "Truyện Kiều"]
+    with catalog.session() as session:
+        newest_first = [record.id for record in search(session, kieu, sort="new").records]
+    assert len(newest_first) == 2 and newest_first == sorted(newest_first, reverse=True)
+    assert titles(catalog, Term("title", "truyen kieu", "phrase")) == ["Truyện Kiều"]
+    assert titles(catalog, Term("title", "kieu truyen", "phrase")) == []
+    assert titles(catalog, Term("title", "nguyen")) == []  # an author's word, not a title's
+    with catalog.session() as session:
+        page = search(session, kieu, sort="title", limit=1, offset=1)
+    assert page.total == 2 and [r.title for r in page.records] == ["Truyện Kiều"]
+
+
+@pytest.mark.postgres
+def test_a_title_search_is_answered_by_the_index_of_titles(pg_db: Database) -> None:
+    """The title condition is the expression of migration 0013's GIN index, which the planner can use."""
+    from sqlalchemy import event
+
+    from server.catalog.search import find
+
+    records = [make_record(str(n), f"Truyện số {n}", "Nguyễn Du") for n in range(20)]
+    Importer(pg_db).run(read_records(io.BytesIO(b"".join(r.as_marc() for r in records))))
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(pg_db.engine, "before_cursor_execute", capture)
+    try:
+        with pg_db.session() as session:
+            assert find(session, Term("title", "truyen"), sort="new", limit=5)[0] == 20
+    finally:
+        event.remove(pg_db.engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = statements
+    with pg_db.engine.connect() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ix_bib_title_fulltext" in plan, plan
