@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,7 +47,10 @@ def test_circulation_round_trip(client: TestClient) -> None:
     )
     assert out.status_code == 200, out.text
     body = out.json()
-    assert body["item"]["title"] == "Số đỏ" and body["due_at"].startswith("2026-12-10T16:59:59")
+    # Due at the end of the local day 14 days on (the test library opens every day), as a UTC instant.
+    zone = ZoneInfo(ServerSettings.model_fields["timezone"].default)
+    due = dt.datetime.combine(dt.datetime.now(zone).date() + dt.timedelta(days=14), dt.time(23, 59, 59), zone)
+    assert body["item"]["title"] == "Số đỏ" and body["due_at"].startswith(due.astimezone(dt.UTC).isoformat()[:19])
     again = client.post(
         "/api/v1/circulation/checkout",
         json={"patron_card": "0001", "item_barcode": "39000002"},
