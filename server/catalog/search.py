@@ -362,8 +362,8 @@ def _pg_text_matches(condition: ColumnElement[bool], compiler: _Compiler, sort: 
 
     Left to itself, the planner (once the table has statistics) answers ``ORDER BY id DESC LIMIT 10`` by
     walking the primary key backwards and rechecking each row's tsvector until the count is done, which
-    reads the whole table for a common word. Materialized first, the matches come from the GIN index
-    alone, and the page is the top of them.
+    reads the whole table for a common word. Materialized first, the matches are found through the GIN
+    index (a bitmap scan of their rows only), and the page is the top of them.
     """
     score: ColumnElement[Any] = null()
     if sort == "relevance":

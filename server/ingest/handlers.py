@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ HANDLER_MODULES: list[str] = [
 
 _handlers: dict[str, EventHandler] = {}
 _loaded = False
+_loading = threading.Lock()
 
 
 def register_handler(kind: str, handler: EventHandler) -> None:
@@ -67,16 +69,23 @@ def registered_kinds() -> list[str]:
 
 
 def load_handler_modules() -> None:
-    """Import every module of :data:`HANDLER_MODULES` once (they register their handlers)."""
+    """Import every module of :data:`HANDLER_MODULES` once (they register their handlers).
+
+    Consumer threads call this concurrently: until the first call has imported them all, the others wait
+    instead of finding a kind without its handler.
+    """
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for name in HANDLER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                log.debug("event handler module %s is not installed", name)
-                continue
-            raise
+    with _loading:
+        if _loaded:
+            return
+        for name in HANDLER_MODULES:
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name is not None and name.startswith(exc.name):
+                    log.debug("event handler module %s is not installed", name)
+                    continue
+                raise
+        _loaded = True

@@ -30,8 +30,9 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
+import server.models  # noqa: F401  (every mapped class, so that configure_mappers() resolves them all)
 from edge.contract import (
     Channel,
     CommandResult,
@@ -60,7 +61,7 @@ from server.devices.models import (
     TelemetrySample,
 )
 from server.ingest.errors import RejectEvent
-from server.ingest.handlers import handler_for
+from server.ingest.handlers import handler_for, load_handler_modules
 from server.libraries.models import Library
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,11 @@ class Processor:
         self.max_clock_skew = max_clock_skew
         self.max_event_age = max_event_age
         self.now = now
+        # Everything the handlers map, imported and configured here, before any consumer thread runs: a
+        # handler module imported by one thread while another configured the mappers left a relationship
+        # unresolved ('Item' of Holding) and every later event unstorable.
+        load_handler_modules()
+        configure_mappers()
 
     def process(self, batch: Sequence[Incoming]) -> Outcome:
         """Apply ``batch`` (one transaction; per message on failure); what to acknowledge and counters."""

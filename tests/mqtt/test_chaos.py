@@ -107,8 +107,8 @@ class Rig:
             count = session.scalar(select(func.count()).select_from(DeviceEvent))
             ids = set(session.scalars(select(DeviceEvent.event_id)))
             statuses = set(session.scalars(select(DeviceEvent.status)))
-        assert count == N, f"{count} rows stored for {N} events"
         assert ids == expected, f"missing {sorted(expected - ids)[:5]}, unexpected {sorted(ids - expected)[:5]}"
+        assert count == N, f"{count} rows stored for {N} events"
         assert statuses == {EventStatus.APPLIED}
 
 
