@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 from pymarc import Field, Subfield
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from server.catalog import importer
 from server.catalog.holdings import KOHA_952, MARC_852
-from server.catalog.importer import Importer
-from server.catalog.marcio import read_records
+from server.catalog.importer import Importer, ImportReport, _Prepared, _Writer
+from server.catalog.marcio import ReadOutcome, read_records
 from server.catalog.models import BibIdentifier, BibRecord, Holding, Item
 from server.db import Database
 from tests.catalog.helpers import MARC, add_libraries, make_record
@@ -167,11 +169,6 @@ def test_a_later_batch_updates_a_record_an_earlier_batch_added(db: Database) -> 
 
 def test_writer_lanes_keep_each_control_number_in_one_lane() -> None:
     """Two lanes write at once; a control number always goes to the same one, so its batches stay in order."""
-    import threading
-
-    from server.catalog.importer import ImportReport, _Prepared, _Writer
-    from server.catalog.marcio import ReadOutcome
-
     seen: list[tuple[str, list[str]]] = []
 
     def flush(batch: list[_Prepared]) -> ImportReport:
@@ -196,10 +193,6 @@ def test_writer_lanes_keep_each_control_number_in_one_lane() -> None:
 def test_a_bulk_load_leaves_postgresql_indexes_merged_and_tables_analysed(
     pg_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sqlalchemy import text
-
-    from server.catalog import importer
-
     def pending_pages(index: str) -> int:
         with pg_db.write() as session:
             return int(session.scalar(text(f"SELECT gin_clean_pending_list('{index}')")) or 0)
