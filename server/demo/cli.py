@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
@@ -88,7 +89,11 @@ async def _run(config: DemoConfig) -> None:
                 await part.start(config)
                 parts.append(part)
             doc = describe(config, parts)
-            (config.data_dir / "demo.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")
+            # Written aside and renamed: whoever waits for the file (a script, the tests) never reads half of it.
+            described = config.data_dir / "demo.json"
+            partial = described.with_suffix(".json.part")
+            partial.write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")
+            os.replace(partial, described)
             print(_summary(doc), flush=True)  # noqa: T201
             await serving
         finally:
