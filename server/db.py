@@ -15,19 +15,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event, text
+from sqlalchemy import JSON, Connection, DateTime, Engine, Enum, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -135,6 +137,19 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def make_reader_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    """PostgreSQL connections for :meth:`Database.read`: autocommit (no BEGIN, no COMMIT) and no liveness ping
+    at checkout; a connection found dead is replaced when it is used (:meth:`Database.read` retries)."""
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+    )
+
+
 class Database:
     """One engine and its session factory; the unit every service receives."""
 
@@ -146,6 +161,10 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             writer = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
         self._write_factory = sessionmaker(writer, expire_on_commit=False)
+        # What :meth:`read` runs on: on SQLite (whose reads cost no round trips) the engine itself.
+        self.reader = (
+            self.engine if self.dialect == "sqlite" else make_reader_engine(url, echo=echo, pool_size=pool_size)
+        )
 
     @property
     def dialect(self) -> str:
@@ -163,6 +182,25 @@ class Database:
         with self._write_factory() as session, session.begin():
             yield session
 
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` for a hot read path that needs one consistent view from **one statement**.
+
+        On PostgreSQL the connection is in autocommit mode and is not pinged when taken from its pool: the
+        statement is the only round trip (a session costs four: ping, BEGIN, the statement, COMMIT), and it
+        sees one snapshot. Several statements would each see their own; use :meth:`session` for those. When
+        the database was restarted since a pooled connection was last used, SQLAlchemy finds it dead and
+        discards the whole pool, and ``work`` runs once more on a new connection. On SQLite ``work`` runs
+        in a transaction of the main engine, as in :meth:`session`.
+        """
+        try:
+            with self.reader.connect() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self.reader.connect() as conn:
+            return work(conn)
+
     def ping(self) -> None:
         """Run a trivial query; raise :class:`DatabaseUnavailable` with a sentence a person can act on."""
         try:
@@ -173,6 +211,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.reader.dispose()
 
 
 def describe_connect_error(url: str, exc: OperationalError) -> str:

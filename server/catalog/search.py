@@ -17,6 +17,7 @@ or an already built tree of :class:`Term` / :class:`Bool` (what the SRU endpoint
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -24,8 +25,11 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Select,
+    TextClause,
     and_,
+    bindparam,
     column,
     exists,
     false,
@@ -45,6 +49,7 @@ from server.catalog.errors import QuerySyntaxError, UnsupportedIndex, Unsupporte
 from server.catalog.folding import fold
 from server.catalog.models import BibIdentifier, BibRecord, Holding
 from server.catalog.records import normalise_isbn, normalise_issn
+from server.db import Database
 from server.libraries.models import Library
 
 log = logging.getLogger(__name__)
@@ -105,6 +110,8 @@ class Filters:
 
 # (record id, relevance score or None) of the records of a page, in order.
 Ranked = list[tuple[int, float | None]]
+# A session, or a connection of Database.read()
+Bind = Session | Connection
 
 
 @dataclass(frozen=True)
@@ -229,9 +236,8 @@ def _text_relation(term: Term) -> Term:
 
 
 class _Compiler:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.dialect = session.get_bind().dialect.name
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
         self.positive_text: list[Term] = []
 
     def compile(self, node: Node, negated: bool = False) -> ColumnElement[bool]:
@@ -373,8 +379,102 @@ def _pg_text_matches(condition: ColumnElement[bool], compiler: _Compiler, sort: 
     return matches.cte("matches").prefix_with("MATERIALIZED").c
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How a query is answered: ``stmt`` selects the ids of the matches in order (and their score, and their
+    total in every row when ``one_pass``, else ``condition`` counts them); ``fts`` is instead the FTS5
+    expression of a one-term text query on SQLite, answered from the FTS5 index alone."""
+
+    dialect: str
+    sort: str
+    condition: ColumnElement[bool] | None = None
+    stmt: Select[Any] | None = None
+    one_pass: bool = False
+    fts: str | None = None
+    tsquery: _PgTerm | None = None
+
+
+@dataclass(frozen=True)
+class _PgTerm:
+    """A query of one text term on PostgreSQL: the tsquery that finds (through the title index or the
+    document's), and the weighted one that ranks."""
+
+    title: bool
+    query: str
+    rank: str
+
+
+def _plan(dialect: str, query: str | Node | None, filters: Filters | None, sort: str) -> _Plan:
+    node = parse_simple(query) if isinstance(query, str) else query
+    extra = filters_node(filters or Filters())
+    if node is not None and extra is not None:
+        node = Bool("and", node, extra)
+    elif node is None:
+        node = extra
+    compiler = _Compiler(dialect)
+    if sort in ("relevance", "new") and isinstance(node, Term) and node.index in TEXT_INDEXES:
+        # The commonest query (SRU's dc.title = word): a fixed statement, nothing to build per query.
+        term = _text_relation(node)
+        if dialect == "sqlite" and (expression := _fts_expression(term)) is not None:
+            return _Plan(dialect, sort, fts=expression)
+        if dialect == "postgresql" and (query := _pg_tsquery(term, weighted=term.index != "title")) is not None:
+            ranking = _pg_tsquery(term) or query
+            return _Plan(dialect, sort, tsquery=_PgTerm(term.index == "title", query, ranking), one_pass=True)
+    condition = and_(compiler.compile(node) if node is not None else true(), BibRecord.deleted_at.is_(None))
+    pg_text = dialect == "postgresql" and bool(compiler.positive_text)
+    if pg_text:
+        matches = _pg_text_matches(condition, compiler, sort)
+        stmt, score = _order(select(matches.id), compiler, sort, matches)
+    else:
+        stmt, score = _order(select(BibRecord.id).where(condition), compiler, sort)
+    if score is None and not pg_text:
+        return _Plan(dialect, sort, condition, stmt.add_columns(null()))
+    # Ranking reads every match anyway: the same pass counts them. So does a PostgreSQL text search in any
+    # order, whose matches are gathered first (one bitmap heap scan, not two).
+    stmt = stmt.add_columns(null() if score is None else score, func.count().over().label("total"))
+    return _Plan(dialect, sort, condition, stmt, one_pass=True)
+
+
+def _page(bind: Bind, plan: _Plan, limit: int, offset: int, *, marc: bool) -> tuple[int, list[Any]]:
+    """The total and the rows (id, score[, ISO 2709]) of the page ``plan`` finds."""
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
+    rows: list[Any]
+    if plan.fts is not None:
+        total, ranked = _fts_page(bind, plan.fts, limit, offset, ranked=plan.sort == "relevance", marc=marc)
+        rows = list(ranked)
+        marc = False
+    elif plan.tsquery is not None:
+        total, rows = _pg_term_page(bind, plan.tsquery, limit, offset, ranked=plan.sort == "relevance", marc=marc)
+        marc = False
+    else:
+        assert plan.stmt is not None and plan.condition is not None
+        stmt = plan.stmt
+        if marc and plan.dialect == "postgresql":
+            # Read after the sort and the limit (the planner postpones a subquery of the output): ten records'
+            # MARC in the statement that found them, no second round trip.
+            table = BibRecord.__table__.alias("stored")
+            found = select(table.c.marc).where(table.c.id == stmt.selected_columns[0])
+            stmt = stmt.add_columns(found.scalar_subquery())
+            marc = False
+        if plan.one_pass:
+            result = bind.execute(stmt.limit(limit).offset(offset)).all()
+            total = int(result[0][2]) if result else (_count(bind, plan.condition) if offset or not limit else 0)
+            rows = [(row[0], row[1], *row[3:]) for row in result]
+        else:
+            total = _count(bind, plan.condition)
+            rows = list(bind.execute(stmt.limit(limit).offset(offset)).all())
+    if marc and rows:
+        # SQLite: a second statement in the same transaction (no round trip; SQLite would read every match's
+        # MARC before sorting them if it were a column of the first)
+        fetched = bind.execute(_MARC_OF, {"ids": [row[0] for row in rows]})
+        stored: dict[int, bytes] = {rid: data for rid, data in fetched}
+        rows = [(*row, stored[row[0]]) for row in rows]
+    return total, rows
+
+
 def find(
-    session: Session,
+    session: Bind,
     query: str | Node | None = "",
     filters: Filters | None = None,
     sort: str = "relevance",
@@ -383,42 +483,41 @@ def find(
 ) -> tuple[int, Ranked]:
     """The total number of records matching, and (id, score) of ``limit`` of them from ``offset`` in order.
 
-    What :func:`search` does without loading the records: for callers that need only some columns (SRU).
+    What :func:`search` does without loading the records.
     """
-    if limit < 0 or offset < 0:
-        raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
-    node = parse_simple(query) if isinstance(query, str) else query
-    filters = filters or Filters()
-    extra = filters_node(filters)
-    if node is not None and extra is not None:
-        node = Bool("and", node, extra)
-    elif node is None:
-        node = extra
-    compiler = _Compiler(session)
-    if compiler.dialect == "sqlite" and sort in ("relevance", "new") and isinstance(node, Term):
-        if node.index in TEXT_INDEXES and (expression := _fts_expression(_text_relation(node))) is not None:
-            return _fts_page(session, expression, limit, offset, ranked=sort == "relevance")
-    condition = and_(compiler.compile(node) if node is not None else true(), BibRecord.deleted_at.is_(None))
-    pg_text = compiler.dialect == "postgresql" and bool(compiler.positive_text)
-    if pg_text:
-        matches = _pg_text_matches(condition, compiler, sort)
-        stmt, score = _order(select(matches.id), compiler, sort, matches)
-    else:
-        stmt, score = _order(select(BibRecord.id).where(condition), compiler, sort)
-    if score is None and not pg_text:
-        total = _count(session, condition)
-        rows = session.execute(stmt.limit(limit).offset(offset)).all()
-        return total, [(int(row[0]), None) for row in rows]
-    # Ranking reads every match anyway: the same pass counts them. So does a PostgreSQL text search in any
-    # order, whose matches are gathered first (one bitmap heap scan, not two).
-    stmt = stmt.add_columns(null() if score is None else score, func.count().over().label("total"))
-    rows = session.execute(stmt.limit(limit).offset(offset)).all()
-    total = int(rows[0][2]) if rows else (_count(session, condition) if offset or not limit else 0)
-    return total, [(int(row[0]), float(row[1]) if row[1] is not None else None) for row in rows]
+    plan = _plan(_dialect(session), query, filters, sort)
+    total, rows = _page(session, plan, limit, offset, marc=False)
+    return total, [(int(rid), None if score is None else float(score)) for rid, score in rows]
 
 
-def _count(session: Session, condition: ColumnElement[bool]) -> int:
-    return int(session.scalar(select(func.count()).select_from(BibRecord).where(condition)) or 0)
+def find_marc(
+    db: Database, query: Node | None, sort: str, limit: int, offset: int
+) -> tuple[int, list[tuple[int, bytes]]]:
+    """The total number of records matching, and (id, stored ISO 2709) of ``limit`` of them from ``offset``
+    in order: what SRU serves, without building the records.
+
+    One read (:meth:`Database.read`) where one statement finds the total, the page and its MARC: every
+    PostgreSQL text search and every ranked search, and anything on SQLite (whose reads are transactions
+    that cost no round trips); otherwise a session, whose statements share one snapshot.
+    """
+    plan = _plan(db.dialect, query, None, sort)
+
+    def page(bind: Bind) -> tuple[int, list[tuple[int, bytes]]]:
+        total, rows = _page(bind, plan, limit, offset, marc=True)
+        return total, [(int(row[0]), bytes(row[-1])) for row in rows]
+
+    if db.dialect == "sqlite" or plan.one_pass:
+        return db.read(page)
+    with db.session() as session:
+        return page(session)
+
+
+def _dialect(bind: Bind) -> str:
+    return bind.dialect.name if isinstance(bind, Connection) else bind.get_bind().dialect.name
+
+
+def _count(bind: Bind, condition: ColumnElement[bool]) -> int:
+    return int(bind.scalar(select(func.count()).select_from(BibRecord).where(condition)) or 0)
 
 
 def search(
@@ -441,20 +540,69 @@ def search(
 # or newest first (FTS5 walks its index backwards and stops at the page). Fixed statements: nothing to build
 # or compile per query.
 _FTS_COUNT = text("SELECT count(*) FROM bib_fts WHERE bib_fts MATCH :expression")
-_FTS_RANKED = text(
-    "SELECT rowid, bm25(bib_fts, 10.0, 5.0, 3.0, 1.0) AS score FROM bib_fts WHERE bib_fts MATCH :expression "
-    "ORDER BY score, rowid LIMIT :limit OFFSET :offset"
-)
-_FTS_NEWEST = text(
-    "SELECT rowid, NULL FROM bib_fts WHERE bib_fts MATCH :expression ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
-)
+_MARC_OF = text("SELECT id, marc FROM bib_records WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
 
 
-def _fts_page(session: Session, expression: str, limit: int, offset: int, *, ranked: bool) -> tuple[int, Ranked]:
-    """One text query on SQLite: the total and the page, ranked by bm25 (best first) or newest first."""
-    total = int(session.scalar(_FTS_COUNT, {"expression": expression}) or 0)
+@functools.cache
+def _fts_statement(ranked: bool, marc: bool) -> TextClause:
+    """The page of one text term on SQLite, by bm25 or newest first; with ``marc``, each record's MARC joined to
+    the page (after the limit)."""
+    score = "bm25(bib_fts, 10.0, 5.0, 3.0, 1.0)" if ranked else "NULL"
+    order = "score, rowid" if ranked else "rowid DESC"
+    page = (
+        f"SELECT rowid, {score} AS score FROM bib_fts WHERE bib_fts MATCH :expression "
+        f"ORDER BY {order} LIMIT :limit OFFSET :offset"
+    )
+    if not marc:
+        return text(page)
+    return text(
+        f"SELECT page.rowid, page.score, stored.marc FROM ({page}) AS page "
+        f"JOIN bib_records AS stored ON stored.id = page.rowid ORDER BY {'page.' + order.replace(', ', ', page.')}"
+    )
+
+
+def _fts_page(bind: Bind, expression: str, limit: int, offset: int, *, ranked: bool, marc: bool) -> tuple[int, Ranked]:
+    """One text query on SQLite: the total and the page (id, score[, ISO 2709]), by bm25 (best first) or newest
+    first."""
+    total = int(bind.scalar(_FTS_COUNT, {"expression": expression}) or 0)
     if limit == 0 or offset >= total:
         return total, []
     params = {"expression": expression, "limit": limit, "offset": offset}
-    rows = session.execute(_FTS_RANKED if ranked else _FTS_NEWEST, params).all()
-    return total, [(int(rid), None if score is None else -float(score)) for rid, score in rows]
+    rows = bind.execute(_fts_statement(ranked, marc), params).all()
+    return total, [(int(row[0]), None if row[1] is None else -float(row[1]), *row[2:]) for row in rows]
+
+
+_PG_DOCUMENTS = {True: "to_tsvector('simple'::regconfig, title_folded)", False: "search_vector"}
+
+
+@functools.cache
+def _pg_term_statements(title: bool, ranked: bool, marc: bool) -> tuple[TextClause, TextClause]:
+    """The statements of one text term on PostgreSQL: its count, and its page with the total in every row.
+
+    What :func:`_pg_text_matches` and :func:`_order` build, written once: the matches gathered through the GIN
+    index (of titles, or of the weighted document), then ordered newest first or by ``ts_rank``; with ``marc``,
+    each record's MARC read after the limit.
+    """
+    match = f"{_PG_DOCUMENTS[title]} @@ to_tsquery('simple'::regconfig, :query) AND deleted_at IS NULL"
+    score = "ts_rank(search_vector, to_tsquery('simple'::regconfig, :rank))" if ranked else "NULL::real"
+    stored = ", (SELECT marc FROM bib_records AS stored WHERE stored.id = matches.id)" if marc else ""
+    page = text(
+        f"WITH matches AS MATERIALIZED (SELECT id, {score} AS score FROM bib_records WHERE {match}) "
+        f"SELECT id, score, count(*) OVER () AS total{stored} FROM matches "
+        f"ORDER BY {'score DESC, id' if ranked else 'id DESC'} LIMIT :limit OFFSET :offset"
+    )
+    return text(f"SELECT count(*) FROM bib_records WHERE {match}"), page
+
+
+def _pg_term_page(
+    bind: Bind, term: _PgTerm, limit: int, offset: int, *, ranked: bool, marc: bool
+) -> tuple[int, list[Any]]:
+    """One text term on PostgreSQL: the total and the rows (id, score[, ISO 2709]) of the page, one statement."""
+    count, page = _pg_term_statements(term.title, ranked, marc)
+    params: dict[str, Any] = {"query": term.query, "limit": limit, "offset": offset}
+    if ranked:
+        params["rank"] = term.rank
+    result = bind.execute(page, params).all()
+    if not result:
+        return (int(bind.scalar(count, {"query": term.query}) or 0) if offset or not limit else 0), []
+    return int(result[0][2]), [(row[0], row[1], *row[3:]) for row in result]

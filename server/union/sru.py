@@ -36,8 +36,7 @@ from urllib.parse import parse_qsl
 
 from cql.lexer import CQLLexer, CQLLexerError
 from cql.parser import CQLParser12, CQLParserError, CQLSearchClause, CQLTriple
-from sqlalchemy import bindparam, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,7 +44,7 @@ from starlette.responses import Response
 from server.catalog.errors import QuerySyntaxError, SearchError, UnsupportedIndex, UnsupportedRelation
 from server.catalog.marcio import iso2709_to_marcxml, xml_text
 from server.catalog.models import BibRecord
-from server.catalog.search import Bool, Node, Term, find
+from server.catalog.search import Bool, Node, Term, find, find_marc
 from server.db import Database
 from server.union.errors import SruDiagnostic
 from server.union.oai import dc_elements, identifiers_of
@@ -224,8 +223,8 @@ def _asks_relevance(node: Any) -> bool:
 
 
 class Responder:
-    def __init__(self, session: Session, base_url: str, version: str) -> None:
-        self.session = session
+    def __init__(self, db: Database, base_url: str, version: str) -> None:
+        self.db = db
         self.base_url = base_url
         self.version = version
         self.v2 = version == "2.0"
@@ -322,7 +321,12 @@ class Responder:
             raise SruDiagnostic(6, "Unsupported parameter value", "queryType")
         node, sort = parse_query(query)
         try:
-            total, ranked = find(self.session, node, sort=sort, limit=maximum, offset=start - 1)
+            if schema.endswith("marcxml-v1.1"):
+                # Only the stored ISO 2709 bytes: MARCXML is written from them, no ORM object is needed.
+                total, stored = find_marc(self.db, node, sort, maximum, start - 1)
+                rendered = [iso2709_to_marcxml(marc) for _rid, marc in stored]
+            else:
+                total, rendered = self._dublin_core(node, sort, maximum, start - 1)
         except UnsupportedIndex as exc:
             raise SruDiagnostic(16, "Unsupported index", exc.index) from None
         except UnsupportedRelation as exc:
@@ -334,19 +338,6 @@ class Responder:
         if maximum > 0 and total > 0 and start > total:
             raise SruDiagnostic(61, "First record position out of range", str(start))
         records = []
-        ids = [rid for rid, _score in ranked]
-        if schema.endswith("marcxml-v1.1"):
-            # Only the stored ISO 2709 bytes: MARCXML is written from them, no ORM object is needed.
-            marc: dict[int, bytes] = dict(self.session.execute(_MARC_OF, {"ids": ids}).all()) if ids else {}
-            rendered = [iso2709_to_marcxml(marc[rid]) for rid in ids]
-        else:
-            loaded = {r.id: r for r in self.session.scalars(select(BibRecord).where(BibRecord.id.in_(ids)))}
-            identifiers = identifiers_of(self.session, ids)
-            rendered = [
-                '<srw_dc:dc xmlns:srw_dc="info:srw/schema/1/dc-schema" xmlns:dc="http://purl.org/dc/elements/1.1/">'
-                f"{dc_elements(loaded[rid], identifiers.get(rid, []))}</srw_dc:dc>"
-                for rid in ids
-            ]
         for position, data in enumerate(rendered, start=start):
             if escaping == "string":
                 data = xml_text(data)
@@ -371,9 +362,17 @@ class Responder:
         body += self.el("echoedSearchRetrieveRequest", self.el("version", self.version) + echoed)
         return self.wrap("searchRetrieve", body)
 
-
-# A fixed statement: compiled once, unlike a select() built per request.
-_MARC_OF = text("SELECT id, marc FROM bib_records WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+    def _dublin_core(self, node: Node | None, sort: str, limit: int, offset: int) -> tuple[int, list[str]]:
+        with self.db.session() as session:
+            total, ranked = find(session, node, sort=sort, limit=limit, offset=offset)
+            ids = [rid for rid, _score in ranked]
+            loaded = {r.id: r for r in session.scalars(select(BibRecord).where(BibRecord.id.in_(ids)))}
+            identifiers = identifiers_of(session, ids)
+        return total, [
+            '<srw_dc:dc xmlns:srw_dc="info:srw/schema/1/dc-schema" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            f"{dc_elements(loaded[rid], identifiers.get(rid, []))}</srw_dc:dc>"
+            for rid in ids
+        ]
 
 
 def _number(params: dict[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -385,7 +384,7 @@ def _number(params: dict[str, str], name: str, default: int, *, minimum: int) ->
     return int(raw)
 
 
-def answer(session: Session, base_url: str, pairs: list[tuple[str, str]]) -> str:
+def answer(db: Database, base_url: str, pairs: list[tuple[str, str]]) -> str:
     """The SRU response to a request's parameters."""
     params: dict[str, str] = {}
     repeated: list[str] = []
@@ -398,7 +397,7 @@ def answer(session: Session, base_url: str, pairs: list[tuple[str, str]]) -> str
     if version not in VERSIONS:
         diagnostics.append(SruDiagnostic(5, "Unsupported version", version))
         version = "2.0" if version.startswith("2") else "1.2"
-    responder = Responder(session, base_url, version)
+    responder = Responder(db, base_url, version)
     operation = params.get("operation")
     if operation is None:
         operation = "searchRetrieve" if "query" in params else "explain"
@@ -415,15 +414,14 @@ def answer(session: Session, base_url: str, pairs: list[tuple[str, str]]) -> str
     if operation == "scan":
         from server.union.scan import scan_response  # scan parses its clause with this module's CQL parser
 
-        return scan_response(session, version, params)
+        with db.session() as session:
+            return scan_response(session, version, params)
     return responder.wrap("explain", responder.diagnostics([SruDiagnostic(4, "Unsupported operation", operation)]))
 
 
 def _respond(request: Request, pairs: list[tuple[str, str]]) -> Response:
-    db: Database = request.app.state.db
     base_url = str(request.url).split("?", 1)[0]
-    with db.session() as session:
-        text = answer(session, base_url, pairs)
+    text = answer(request.app.state.db, base_url, pairs)
     return Response(content=text.encode("utf-8"), media_type="text/xml; charset=utf-8")
 
 

@@ -1,0 +1,62 @@
+"""Database.read(): one statement on a connection that is neither pinged nor in a transaction (PostgreSQL), and
+a second try on a new connection when the pooled one turns out dead."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import DBAPIError
+
+from server.db import Database
+
+KILL_OTHERS = text(
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+@pytest.mark.postgres
+def test_a_read_survives_a_restarted_server(pg_db: Database) -> None:
+    calls: list[int] = []
+
+    def backend(conn: Connection) -> int:
+        calls.append(1)
+        return int(conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+    first = pg_db.read(backend)
+    with pg_db.engine.connect() as admin:  # as a restart does: every connection of the pool is gone
+        assert admin.scalar(KILL_OTHERS)
+    second = pg_db.read(backend)
+    assert second != first
+    assert len(calls) == 3  # the dead connection was tried (no ping found it dead first), then a new one
+
+
+@pytest.mark.postgres
+def test_reads_are_not_in_a_transaction_and_take_no_ping(pg_db: Database) -> None:
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    pg_db.read(lambda conn: conn.scalar(text("SELECT 1")))  # the pool has a connection now
+    event.listen(pg_db.reader, "before_cursor_execute", note)
+    try:
+        in_transaction = pg_db.read(lambda conn: conn.scalar(text("SELECT now() <> statement_timestamp()")))
+    finally:
+        event.remove(pg_db.reader, "before_cursor_execute", note)
+    assert in_transaction is False  # autocommit: the statement is its own transaction
+    assert statements == ["SELECT now() <> statement_timestamp()"]
+
+
+def test_other_errors_are_not_retried(db: Database) -> None:
+    calls: list[int] = []
+
+    def broken(conn: Connection) -> None:
+        calls.append(1)
+        conn.execute(text("SELECT * FROM no_such_table"))
+
+    with pytest.raises(DBAPIError) as raised:
+        db.read(broken)
+    assert not raised.value.connection_invalidated
+    assert len(calls) == 1
+    assert db.read(lambda conn: conn.scalar(text("SELECT 2"))) == 2
