@@ -10,6 +10,9 @@ Public API::
     search(session, query="chien tranh", filters=Filters(author="nguyen", year_from=1990, libraries=("VN-HDU",)),
            sort="relevance", limit=20, offset=0) -> SearchResults(total, hits=[Hit(record, score)], ...)
 
+    find(session, query, ...) -> (total, [(id, score)])          the page without loading the records
+    find_marc(db, node, sort, limit, offset) -> (total, [(id, ISO 2709)])   what SRU serves, in one read
+
 ``query`` is a string in the simple syntax (words, all required; ``"quoted phrase"``; ``word*`` for a prefix)
 or an already built tree of :class:`Term` / :class:`Bool` (what the SRU endpoint builds from CQL).
 ``sort`` is one of :data:`SORTS`.
@@ -380,10 +383,20 @@ def _pg_text_matches(condition: ColumnElement[bool], compiler: _Compiler, sort: 
 
 
 @dataclass(frozen=True)
+class _PgTerm:
+    """A query of one text term on PostgreSQL: the tsquery that finds (through the title index or the
+    document's), and the weighted one that ranks."""
+
+    title: bool
+    query: str
+    rank: str
+
+
+@dataclass(frozen=True)
 class _Plan:
     """How a query is answered: ``stmt`` selects the ids of the matches in order (and their score, and their
-    total in every row when ``one_pass``, else ``condition`` counts them); ``fts`` is instead the FTS5
-    expression of a one-term text query on SQLite, answered from the FTS5 index alone."""
+    total in every row when ``one_pass``, else ``condition`` counts them). A query of one text term has fixed
+    statements instead: ``fts`` is its FTS5 expression on SQLite, ``tsquery`` its tsqueries on PostgreSQL."""
 
     dialect: str
     sort: str
@@ -392,16 +405,6 @@ class _Plan:
     one_pass: bool = False
     fts: str | None = None
     tsquery: _PgTerm | None = None
-
-
-@dataclass(frozen=True)
-class _PgTerm:
-    """A query of one text term on PostgreSQL: the tsquery that finds (through the title index or the
-    document's), and the weighted one that ranks."""
-
-    title: bool
-    query: str
-    rank: str
 
 
 def _plan(dialect: str, query: str | Node | None, filters: Filters | None, sort: str) -> _Plan:
@@ -441,8 +444,7 @@ def _page(bind: Bind, plan: _Plan, limit: int, offset: int, *, marc: bool) -> tu
         raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
     rows: list[Any]
     if plan.fts is not None:
-        total, ranked = _fts_page(bind, plan.fts, limit, offset, ranked=plan.sort == "relevance", marc=marc)
-        rows = list(ranked)
+        total, rows = _fts_page(bind, plan.fts, limit, offset, ranked=plan.sort == "relevance", marc=marc)
         marc = False
     elif plan.tsquery is not None:
         total, rows = _pg_term_page(bind, plan.tsquery, limit, offset, ranked=plan.sort == "relevance", marc=marc)
@@ -561,7 +563,9 @@ def _fts_statement(ranked: bool, marc: bool) -> TextClause:
     )
 
 
-def _fts_page(bind: Bind, expression: str, limit: int, offset: int, *, ranked: bool, marc: bool) -> tuple[int, Ranked]:
+def _fts_page(
+    bind: Bind, expression: str, limit: int, offset: int, *, ranked: bool, marc: bool
+) -> tuple[int, list[Any]]:
     """One text query on SQLite: the total and the page (id, score[, ISO 2709]), by bm25 (best first) or newest
     first."""
     total = int(bind.scalar(_FTS_COUNT, {"expression": expression}) or 0)
