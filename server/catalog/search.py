@@ -500,7 +500,8 @@ def find_marc(
 
     One read (:meth:`Database.read`) where one statement finds the total, the page and its MARC: every
     PostgreSQL text search and every ranked search, and anything on SQLite (whose reads are transactions
-    that cost no round trips); otherwise a session, whose statements share one snapshot.
+    that cost no round trips); otherwise a session, whose statements share one snapshot. (An empty page past
+    the end is counted by a second statement.)
     """
     plan = _plan(db.dialect, query, None, sort)
 
@@ -550,7 +551,7 @@ def _fts_statement(ranked: bool, marc: bool) -> TextClause:
     """The page of one text term on SQLite, by bm25 or newest first; with ``marc``, each record's MARC joined to
     the page (after the limit)."""
     score = "bm25(bib_fts, 10.0, 5.0, 3.0, 1.0)" if ranked else "NULL"
-    order = "score, rowid" if ranked else "rowid DESC"
+    order, outer = ("score, rowid", "page.score, page.rowid") if ranked else ("rowid DESC", "page.rowid DESC")
     page = (
         f"SELECT rowid, {score} AS score FROM bib_fts WHERE bib_fts MATCH :expression "
         f"ORDER BY {order} LIMIT :limit OFFSET :offset"
@@ -559,7 +560,7 @@ def _fts_statement(ranked: bool, marc: bool) -> TextClause:
         return text(page)
     return text(
         f"SELECT page.rowid, page.score, stored.marc FROM ({page}) AS page "
-        f"JOIN bib_records AS stored ON stored.id = page.rowid ORDER BY {'page.' + order.replace(', ', ', page.')}"
+        f"JOIN bib_records AS stored ON stored.id = page.rowid ORDER BY {outer}"
     )
 
 
