@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, Enum, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -200,6 +200,49 @@ class Database:
                 raise
         with self.reader.connect() as conn:
             return work(conn)
+
+    def fetch(self, sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """The rows of one fixed, read-only statement run straight on a pooled DB-API connection: for the
+        hottest read paths (SRU's one-term search), which measured a third of a millisecond of SQLAlchemy
+        around a statement of a tenth.
+
+        ``sql`` is written for the driver, parameters in its own style (sqlite3 ``:name``, psycopg
+        ``%(name)s``); nothing is compiled, no event runs, and psycopg returns results in binary (MARC as its
+        bytes, not as hex text to decode). There is no transaction around it and no ping: one
+        statement sees one snapshot by itself. As in :meth:`read`, a connection found dead (the server was
+        restarted) empties the pool and the statement runs once more on a new connection. Errors are raised
+        as SQLAlchemy's (:class:`sqlalchemy.exc.DBAPIError` and its subclasses), as every other read raises.
+        """
+        try:
+            return self._fetch_once(sql, params)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return self._fetch_once(sql, params)
+
+    def _fetch_once(self, sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        dialect = self.reader.dialect
+        connection = self.reader.raw_connection()
+        cursor = None
+        try:
+            cursor = connection.cursor()
+            if dialect.driver == "psycopg":  # results in binary: a bytea column comes as its bytes, not as hex
+                cast(Any, cursor).execute(sql, params, binary=True)
+            else:
+                cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        except dialect.loaded_dbapi.Error as exc:
+            dead = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
+            if dead:  # as SQLAlchemy does: after a restart, every pooled connection is dead
+                connection.invalidate(exc)
+                self.reader.dispose()
+            raise DBAPIError.instance(
+                sql, dict(params), exc, dialect.loaded_dbapi.Error, connection_invalidated=dead, dialect=dialect
+            ) from exc
+        finally:
+            if cursor is not None:
+                cursor.close()
+            connection.close()
 
     def ping(self) -> None:
         """Run a trivial query; raise :class:`DatabaseUnavailable` with a sentence a person can act on."""

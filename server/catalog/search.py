@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,7 +31,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    TextClause,
     and_,
     bindparam,
     column,
@@ -438,16 +438,18 @@ def _plan(dialect: str, query: str | Node | None, filters: Filters | None, sort:
     return _Plan(dialect, sort, condition, stmt, one_pass=True)
 
 
+# SQLite: the MARC of a page found by a general statement (which would read every match's MARC before sorting
+# them if it were a column).
+_MARC_OF = text("SELECT id, marc FROM bib_records WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+
+
 def _page(bind: Bind, plan: _Plan, limit: int, offset: int, *, marc: bool) -> tuple[int, list[Any]]:
     """The total and the rows (id, score[, ISO 2709]) of the page ``plan`` finds."""
     if limit < 0 or offset < 0:
         raise ValueError(f"limit and offset must not be negative (got {limit}, {offset})")
     rows: list[Any]
-    if plan.fts is not None:
-        total, rows = _fts_page(bind, plan.fts, limit, offset, ranked=plan.sort == "relevance", marc=marc)
-        marc = False
-    elif plan.tsquery is not None:
-        total, rows = _pg_term_page(bind, plan.tsquery, limit, offset, ranked=plan.sort == "relevance", marc=marc)
+    if plan.fts is not None or plan.tsquery is not None:
+        total, rows = _term_page(_run_on(bind), plan, limit, offset, marc=marc)
         marc = False
     else:
         assert plan.stmt is not None and plan.condition is not None
@@ -498,21 +500,25 @@ def find_marc(
     """The total number of records matching, and (id, stored ISO 2709) of ``limit`` of them from ``offset``
     in order: what SRU serves, without building the records.
 
-    One read (:meth:`Database.read`) where one statement finds the total, the page and its MARC: every
-    PostgreSQL text search and every ranked search, and anything on SQLite (whose reads are transactions
-    that cost no round trips); otherwise a session, whose statements share one snapshot. (An empty page past
-    the end is counted by a second statement.)
+    A query of one text term (the commonest) is one fixed statement run by :meth:`Database.fetch`. Otherwise
+    one read (:meth:`Database.read`) where one statement finds the total, the page and its MARC (every other
+    PostgreSQL text search and ranked search), or anything on SQLite (whose reads are transactions that cost no
+    round trips); otherwise a session, whose statements share one snapshot. (An empty page past the end is
+    counted by a second statement.)
     """
     plan = _plan(db.dialect, query, None, sort)
 
-    def page(bind: Bind) -> tuple[int, list[tuple[int, bytes]]]:
-        total, rows = _page(bind, plan, limit, offset, marc=True)
-        return total, [(int(row[0]), bytes(row[-1])) for row in rows]
+    def page(bind: Bind) -> tuple[int, list[Any]]:
+        return _page(bind, plan, limit, offset, marc=True)
 
-    if db.dialect == "sqlite" or plan.one_pass:
-        return db.read(page)
-    with db.session() as session:
-        return page(session)
+    if plan.fts is not None or plan.tsquery is not None:
+        total, rows = _term_page(db.fetch, plan, limit, offset, marc=True)
+    elif db.dialect == "sqlite" or plan.one_pass:
+        total, rows = db.read(page)
+    else:
+        with db.session() as session:
+            total, rows = page(session)
+    return total, [(int(row[0]), bytes(row[-1])) for row in rows]
 
 
 def _dialect(bind: Bind) -> str:
@@ -538,76 +544,78 @@ def search(
     return SearchResults(total=total, hits=hits, offset=offset, limit=limit)
 
 
-# One text query on SQLite, read from the FTS5 index alone (it holds only records that are not deleted:
-# migration 0011): the count, and the page ranked by bm25 (weights title 10, authors 5, subjects 3, the rest 1)
-# or newest first (FTS5 walks its index backwards and stops at the page). Fixed statements: nothing to build
-# or compile per query.
-_FTS_COUNT = text("SELECT count(*) FROM bib_fts WHERE bib_fts MATCH :expression")
-_MARC_OF = text("SELECT id, marc FROM bib_records WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+# A query of one text term has fixed statements, written for the driver (parameters in its own style: sqlite3
+# ``:name``, psycopg ``%(name)s``): nothing is built or compiled per query, and SRU runs them with
+# Database.fetch, outside SQLAlchemy. Each pair is the count alone (for a page past the end) and the page with the
+# total in every row: rows (id, score, total[, stored ISO 2709]).
+Runner = Callable[[str, dict[str, Any]], Sequence[Sequence[Any]]]
 
 
 @functools.cache
-def _fts_statement(ranked: bool, marc: bool) -> TextClause:
-    """The page of one text term on SQLite, by bm25 or newest first; with ``marc``, each record's MARC joined to
-    the page (after the limit)."""
+def _fts_statements(ranked: bool, marc: bool) -> tuple[str, str]:
+    """SQLite: read from the FTS5 index alone (it holds only records that are not deleted: migration 0011),
+    ranked by bm25 (weights title 10, authors 5, subjects 3, the rest 1) or newest first (FTS5 walks its index
+    backwards and stops at the page); the total is a subquery SQLite runs once. With ``marc``, each record's MARC
+    is joined to the page after the limit (SQLite does not flatten a limited subquery into a join)."""
+    count = "SELECT count(*) FROM bib_fts WHERE bib_fts MATCH :expression"
     score = "bm25(bib_fts, 10.0, 5.0, 3.0, 1.0)" if ranked else "NULL"
     order, outer = ("score, rowid", "page.score, page.rowid") if ranked else ("rowid DESC", "page.rowid DESC")
     page = (
-        f"SELECT rowid, {score} AS score FROM bib_fts WHERE bib_fts MATCH :expression "
+        f"SELECT rowid, {score} AS score, ({count}) AS total FROM bib_fts WHERE bib_fts MATCH :expression "
         f"ORDER BY {order} LIMIT :limit OFFSET :offset"
     )
-    if not marc:
-        return text(page)
-    return text(
-        f"SELECT page.rowid, page.score, stored.marc FROM ({page}) AS page "
-        f"JOIN bib_records AS stored ON stored.id = page.rowid ORDER BY {outer}"
-    )
-
-
-def _fts_page(
-    bind: Bind, expression: str, limit: int, offset: int, *, ranked: bool, marc: bool
-) -> tuple[int, list[Any]]:
-    """One text query on SQLite: the total and the page (id, score[, ISO 2709]), by bm25 (best first) or newest
-    first."""
-    total = int(bind.scalar(_FTS_COUNT, {"expression": expression}) or 0)
-    if limit == 0 or offset >= total:
-        return total, []
-    params = {"expression": expression, "limit": limit, "offset": offset}
-    rows = bind.execute(_fts_statement(ranked, marc), params).all()
-    return total, [(int(row[0]), None if row[1] is None else -float(row[1]), *row[2:]) for row in rows]
+    if marc:
+        page = (
+            f"SELECT page.rowid, page.score, page.total, stored.marc FROM ({page}) AS page "
+            f"JOIN bib_records AS stored ON stored.id = page.rowid ORDER BY {outer}"
+        )
+    return count, page
 
 
 _PG_DOCUMENTS = {True: "to_tsvector('simple'::regconfig, title_folded)", False: "search_vector"}
 
 
 @functools.cache
-def _pg_term_statements(title: bool, ranked: bool, marc: bool) -> tuple[TextClause, TextClause]:
-    """The statements of one text term on PostgreSQL: its count, and its page with the total in every row.
-
-    What :func:`_pg_text_matches` and :func:`_order` build, written once: the matches gathered through the GIN
-    index (of titles, or of the weighted document), then ordered newest first or by ``ts_rank``; with ``marc``,
-    each record's MARC read after the limit.
-    """
-    match = f"{_PG_DOCUMENTS[title]} @@ to_tsquery('simple'::regconfig, :query) AND deleted_at IS NULL"
-    score = "ts_rank(search_vector, to_tsquery('simple'::regconfig, :rank))" if ranked else "NULL::real"
+def _pg_term_statements(title: bool, ranked: bool, marc: bool) -> tuple[str, str]:
+    """PostgreSQL: what :func:`_pg_text_matches` and :func:`_order` build, written once: the matches gathered
+    through the GIN index (of titles, or of the weighted document), then ordered newest first or by
+    ``ts_rank``; with ``marc``, each record's MARC read after the limit (the planner postpones a subquery of the
+    output)."""
+    match = f"{_PG_DOCUMENTS[title]} @@ to_tsquery('simple'::regconfig, %(query)s) AND deleted_at IS NULL"
+    score = "ts_rank(search_vector, to_tsquery('simple'::regconfig, %(rank)s))" if ranked else "NULL::real"
     stored = ", (SELECT marc FROM bib_records AS stored WHERE stored.id = matches.id)" if marc else ""
-    page = text(
+    page = (
         f"WITH matches AS MATERIALIZED (SELECT id, {score} AS score FROM bib_records WHERE {match}) "
         f"SELECT id, score, count(*) OVER () AS total{stored} FROM matches "
-        f"ORDER BY {'score DESC, id' if ranked else 'id DESC'} LIMIT :limit OFFSET :offset"
+        f"ORDER BY {'score DESC, id' if ranked else 'id DESC'} LIMIT %(limit)s OFFSET %(offset)s"
     )
-    return text(f"SELECT count(*) FROM bib_records WHERE {match}"), page
+    return f"SELECT count(*) FROM bib_records WHERE {match}", page
 
 
-def _pg_term_page(
-    bind: Bind, term: _PgTerm, limit: int, offset: int, *, ranked: bool, marc: bool
-) -> tuple[int, list[Any]]:
-    """One text term on PostgreSQL: the total and the rows (id, score[, ISO 2709]) of the page, one statement."""
-    count, page = _pg_term_statements(term.title, ranked, marc)
-    params: dict[str, Any] = {"query": term.query, "limit": limit, "offset": offset}
-    if ranked:
-        params["rank"] = term.rank
-    result = bind.execute(page, params).all()
-    if not result:
-        return (int(bind.scalar(count, {"query": term.query}) or 0) if offset or not limit else 0), []
-    return int(result[0][2]), [(row[0], row[1], *row[3:]) for row in result]
+def _term_page(run: Runner, plan: _Plan, limit: int, offset: int, *, marc: bool) -> tuple[int, list[Any]]:
+    """One text term: the total and the rows (id, score[, ISO 2709]) of the page, by relevance (best first) or
+    newest first; one statement unless the page is empty."""
+    ranked = plan.sort == "relevance"
+    params: dict[str, Any]
+    if plan.fts is not None:
+        count, page = _fts_statements(ranked, marc)
+        params = {"expression": plan.fts}
+    else:
+        assert plan.tsquery is not None
+        count, page = _pg_term_statements(plan.tsquery.title, ranked, marc)
+        params = {"query": plan.tsquery.query}
+        if ranked:
+            params["rank"] = plan.tsquery.rank
+    rows = run(page, {**params, "limit": limit, "offset": offset}) if limit else []
+    if not rows:
+        return (int(run(count, params)[0][0]) if offset or not limit else 0), []
+    bm25 = plan.fts is not None  # lower is better: turned round so that a higher score is better in both
+    return int(rows[0][2]), [
+        (row[0], None if row[1] is None else (-row[1] if bm25 else row[1]), *row[3:]) for row in rows
+    ]
+
+
+def _run_on(bind: Bind) -> Runner:
+    """A :data:`Runner` on a session's or connection's own connection (inside its transaction)."""
+    connection = bind if isinstance(bind, Connection) else bind.connection()
+    return lambda sql, params: connection.exec_driver_sql(sql, params).all()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import pytest
 from sqlalchemy import event, select
 
@@ -62,18 +65,31 @@ def test_find_marc_serves_the_pages_of_find(catalog: Database, query: Term | Boo
 @pytest.mark.parametrize("query", [
     Term("title", "kieu"), Bool("or", Term("title", "kieu"), Term("any", "an"))
 ], ids=str)
-def test_find_marc_reads_the_page_and_its_records_at_once(catalog: Database, query: Term | Bool) -> None:  # noqa: F811
-    """PostgreSQL: one statement, one round trip. SQLite: the count, then the page with its records."""
+def test_find_marc_reads_the_page_and_its_records_at_once(
+    catalog: Database, query: Term | Bool, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """One text term: one fixed statement through Database.fetch, without SQLAlchemy. Any other query: on
+    PostgreSQL one statement; on SQLite the page, then its records."""
+    fetched: list[str] = []
     statements: list[str] = []
+    fetch = catalog.fetch
+
+    def counted_fetch(sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        fetched.append(sql)
+        return fetch(sql, params)
 
     def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         if statement != "BEGIN":
             statements.append(statement)
 
+    monkeypatch.setattr(catalog, "fetch", counted_fetch)
     event.listen(catalog.reader, "before_cursor_execute", note)
     try:
         total, page = find_marc(catalog, query, "relevance", 10, 0)
     finally:
         event.remove(catalog.reader, "before_cursor_execute", note)
     assert total == len(page) >= 2
-    assert len(statements) == (1 if catalog.dialect == "postgresql" else 2)
+    if isinstance(query, Term):
+        assert (len(fetched), statements) == (1, [])
+    else:
+        assert (fetched, len(statements)) == ([], 1 if catalog.dialect == "postgresql" else 2)

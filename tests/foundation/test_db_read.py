@@ -1,8 +1,9 @@
-"""Database.read(): one statement on a connection that is neither pinged nor in a transaction (PostgreSQL), and
-a second try on a new connection when the pooled one turns out dead."""
+"""Database.read() and Database.fetch(): one statement on a connection that is neither pinged nor in a transaction
+(PostgreSQL), and a second try on a new connection when the pooled one turns out dead."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DBAPIError
@@ -60,3 +61,40 @@ def test_other_errors_are_not_retried(db: Database) -> None:
     assert not raised.value.connection_invalidated
     assert len(calls) == 1
     assert db.read(lambda conn: conn.scalar(text("SELECT 2"))) == 2
+
+
+@pytest.mark.postgres
+def test_a_fetch_survives_a_restarted_server(pg_db: Database) -> None:
+    checkouts: list[int] = []
+    event.listen(pg_db.reader, "checkout", lambda *_args: checkouts.append(1))
+    [(first,)] = pg_db.fetch("SELECT pg_backend_pid()", {})
+    with pg_db.engine.connect() as admin:
+        assert admin.scalar(KILL_OTHERS)
+    [(second,)] = pg_db.fetch("SELECT pg_backend_pid() + %(zero)s", {"zero": 0})
+    assert second != first
+    assert len(checkouts) == 3  # the dead connection was tried (no ping found it dead first), then a new one
+
+
+@pytest.mark.postgres
+def test_a_fetch_is_not_in_a_transaction(pg_db: Database) -> None:
+    """Autocommit: nothing begins a transaction around the statement, and none is left open in the pool."""
+    assert pg_db.fetch("SELECT 1 + %(one)s", {"one": 1}) == [(2,)]
+    connection = pg_db.reader.raw_connection()  # the same one, back from the pool
+    try:
+        driver = connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        assert driver.autocommit
+        assert driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        connection.close()
+
+
+def test_fetch_raises_sqlalchemy_errors_and_does_not_retry_them(db: Database) -> None:
+    checkouts: list[int] = []
+    event.listen(db.reader, "checkout", lambda *_args: checkouts.append(1))
+    with pytest.raises(DBAPIError) as raised:
+        db.fetch("SELECT * FROM no_such_table", {})
+    assert not raised.value.connection_invalidated
+    assert "no_such_table" in str(raised.value)
+    assert len(checkouts) == 1
+    assert [tuple(row) for row in db.fetch("SELECT 2", {})] == [(2,)]
