@@ -222,9 +222,9 @@ class Database:
 
     def _fetch_once(self, sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         dialect = self.reader.dialect
-        connection = self.reader.raw_connection()
-        cursor = None
+        connection = cursor = None
         try:
+            connection = self.reader.raw_connection()
             cursor = connection.cursor()
             if dialect.driver == "psycopg":  # results in binary: a bytea column comes as its bytes, not as hex
                 cast(Any, cursor).execute(sql, params, binary=True)
@@ -232,8 +232,8 @@ class Database:
                 cursor.execute(sql, params)
             return list(cursor.fetchall())
         except dialect.loaded_dbapi.Error as exc:
-            dead = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
-            if dead:  # as SQLAlchemy does: after a restart, every pooled connection is dead
+            dead = connection is not None and dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
+            if dead and connection is not None:  # as SQLAlchemy does: after a restart, every pooled one is dead
                 connection.invalidate(exc)
                 self.reader.dispose()
             raise DBAPIError.instance(
@@ -242,7 +242,8 @@ class Database:
         finally:
             if cursor is not None:
                 cursor.close()
-            connection.close()
+            if connection is not None:
+                connection.close()
 
     def ping(self) -> None:
         """Run a trivial query; raise :class:`DatabaseUnavailable` with a sentence a person can act on."""

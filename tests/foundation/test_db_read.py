@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 from sqlalchemy import Connection, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from server.db import Database
 
@@ -98,3 +100,11 @@ def test_fetch_raises_sqlalchemy_errors_and_does_not_retry_them(db: Database) ->
     assert "no_such_table" in str(raised.value)
     assert len(checkouts) == 1
     assert [tuple(row) for row in db.fetch("SELECT 2", {})] == [(2,)]
+
+
+def test_a_fetch_that_cannot_connect_raises_sqlalchemy_errors(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'missing' / 'catalog.db'}")  # a directory that does not exist
+    with pytest.raises(OperationalError) as raised:
+        db.fetch("SELECT 1", {})
+    assert not raised.value.connection_invalidated
+    db.dispose()
