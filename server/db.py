@@ -150,6 +150,16 @@ def make_reader_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> 
     )
 
 
+def _once_more_if_dead(attempt: Callable[[], T]) -> T:
+    """``attempt()``, and once more if it found its pooled connection dead (the database was restarted)."""
+    try:
+        return attempt()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return attempt()
+
+
 class Database:
     """One engine and its session factory; the unit every service receives."""
 
@@ -192,14 +202,12 @@ class Database:
         discards the whole pool, and ``work`` runs once more on a new connection. On SQLite ``work`` runs
         in a transaction of the main engine, as in :meth:`session`.
         """
-        try:
+
+        def attempt() -> T:
             with self.reader.connect() as conn:
                 return work(conn)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-        with self.reader.connect() as conn:
-            return work(conn)
+
+        return _once_more_if_dead(attempt)
 
     def fetch(self, sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         """The rows of one fixed, read-only statement run straight on a pooled DB-API connection: for the
@@ -213,12 +221,7 @@ class Database:
         restarted) empties the pool and the statement runs once more on a new connection. Errors are raised
         as SQLAlchemy's (:class:`sqlalchemy.exc.DBAPIError` and its subclasses), as every other read raises.
         """
-        try:
-            return self._fetch_once(sql, params)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-        return self._fetch_once(sql, params)
+        return _once_more_if_dead(lambda: self._fetch_once(sql, params))
 
     def _fetch_once(self, sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         dialect = self.reader.dialect
@@ -232,8 +235,9 @@ class Database:
                 cursor.execute(sql, params)
             return list(cursor.fetchall())
         except dialect.loaded_dbapi.Error as exc:
-            dead = connection is not None and dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
-            if dead and connection is not None:  # as SQLAlchemy does: after a restart, every pooled one is dead
+            dead = False
+            if connection is not None and dialect.is_disconnect(exc, connection.dbapi_connection, cursor):
+                dead = True  # as SQLAlchemy does: after a restart, every pooled connection is dead
                 connection.invalidate(exc)
                 self.reader.dispose()
             raise DBAPIError.instance(
