@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 BULK = 10_000  # records one import writes from which PostgreSQL's indexes and statistics are brought up to date
-BULK_TABLES = ("bib_records", "bib_identifiers", "holdings", "items")  # what an import writes
+# what an import writes (bib_title_search: PostgreSQL's table of titles, which triggers fill: migration 0014)
+BULK_TABLES = ("bib_records", "bib_title_search", "bib_identifiers", "holdings", "items")
 SQLITE_CACHE_KIB = 256 * 1024  # page cache of the importing connection
 SQLITE_CHECKPOINT_PAGES = 16_384  # its WAL is checkpointed every 128 MB (8 KiB pages; 64 MB in older 4 KiB files)
 

@@ -67,6 +67,7 @@ TEXT_RELATIONS = ("all", "any", "phrase")
 ORDER_RELATIONS = ("=", "<", ">", "<=", ">=", "<>")
 _WORD = re.compile(r"[^\W_]+\*?")
 _FTS = table("bib_fts", column("rowid"))
+_TITLES = table("bib_title_search", column("id"), column("title_vector"))
 
 
 @dataclass(frozen=True)
@@ -219,12 +220,10 @@ def pg_document() -> ColumnElement[Any]:
     return literal_column("bib_records.search_vector")
 
 
-def pg_title_document() -> ColumnElement[Any]:
-    """The words of a record's title: the expression of the GIN index of titles (migration 0013).
-
-    It holds the document's weight-A words, and a title search through it needs no recheck of the weights.
-    """
-    return func.to_tsvector(literal_column("'simple'::regconfig"), BibRecord.title_folded)
+def pg_title_matches(query: str) -> ColumnElement[bool]:
+    """The records whose title has the words of ``query``: found in the narrow table of titles of the records
+    that are not deleted (migration 0014), whose GIN index answers without reading a catalog row."""
+    return BibRecord.id.in_(select(_TITLES.c.id).where(_TITLES.c.title_vector.op("@@")(_tsquery(query))))
 
 
 def _tsquery(text: str) -> ColumnElement[Any]:
@@ -280,8 +279,9 @@ class _Compiler:
             return false() if term.value.strip() else true()
         if not negated:
             self.positive_text.append(term)
-        document = pg_title_document() if term.index == "title" else pg_document()
-        return document.op("@@")(_tsquery(query))
+        if term.index == "title":
+            return pg_title_matches(query)
+        return pg_document().op("@@")(_tsquery(query))
 
     def year_term(self, term: Term) -> ColumnElement[bool]:
         value = term.value.strip()
@@ -384,7 +384,7 @@ def _pg_text_matches(condition: ColumnElement[bool], compiler: _Compiler, sort: 
 
 @dataclass(frozen=True)
 class _PgTerm:
-    """A query of one text term on PostgreSQL: the tsquery that finds (through the title index or the
+    """A query of one text term on PostgreSQL: the tsquery that finds (through the table of titles or the
     document's), and the weighted one that ranks."""
 
     title: bool
@@ -572,24 +572,30 @@ def _fts_statements(ranked: bool, marc: bool) -> tuple[str, str]:
     return count, page
 
 
-_PG_DOCUMENTS = {True: "to_tsvector('simple'::regconfig, title_folded)", False: "search_vector"}
+# PostgreSQL: where a search of one text term finds its matches (every row a record that is not deleted, or the
+# condition says so), and the document it ranks them by.
+_PG_SOURCES = {
+    True: ("bib_title_search", "title_vector", ""),
+    False: ("bib_records", "search_vector", " AND deleted_at IS NULL"),
+}
 
 
 @functools.cache
 def _pg_term_statements(title: bool, ranked: bool, marc: bool) -> tuple[str, str]:
     """PostgreSQL: what :func:`_pg_text_matches` and :func:`_order` build, written once: the matches gathered
-    through the GIN index (of titles, or of the weighted document), then ordered newest first or by
+    through a GIN index (of the table of titles, or of the weighted document), then ordered newest first or by
     ``ts_rank``; with ``marc``, each record's MARC read after the limit (the planner postpones a subquery of the
-    output)."""
-    match = f"{_PG_DOCUMENTS[title]} @@ to_tsquery('simple'::regconfig, %(query)s) AND deleted_at IS NULL"
-    score = "ts_rank(search_vector, to_tsquery('simple'::regconfig, %(rank)s))" if ranked else "NULL::real"
+    output). A title term is ranked by the title's words alone."""
+    source, document, live = _PG_SOURCES[title]
+    match = f"{document} @@ to_tsquery('simple'::regconfig, %(query)s){live}"
+    score = f"ts_rank({document}, to_tsquery('simple'::regconfig, %(rank)s))" if ranked else "NULL::real"
     stored = ", (SELECT marc FROM bib_records AS stored WHERE stored.id = matches.id)" if marc else ""
     page = (
-        f"WITH matches AS MATERIALIZED (SELECT id, {score} AS score FROM bib_records WHERE {match}) "
+        f"WITH matches AS MATERIALIZED (SELECT id, {score} AS score FROM {source} WHERE {match}) "
         f"SELECT id, score, count(*) OVER () AS total{stored} FROM matches "
         f"ORDER BY {'score DESC, id' if ranked else 'id DESC'} LIMIT %(limit)s OFFSET %(offset)s"
     )
-    return f"SELECT count(*) FROM bib_records WHERE {match}", page
+    return f"SELECT count(*) FROM {source} WHERE {match}", page
 
 
 def _term_page(run: Runner, plan: _Plan, limit: int, offset: int, *, marc: bool) -> tuple[int, list[Any]]:

@@ -202,7 +202,7 @@ def test_a_bulk_load_leaves_postgresql_indexes_merged_and_tables_vacuumed(
     assert pending_pages("ix_bib_fulltext") > 0  # a small import leaves merging to autovacuum
     monkeypatch.setattr(importer, "BULK", 3)
     Importer(pg_db).run_iso2709(io.BytesIO(data), workers=1)
-    assert pending_pages("ix_bib_fulltext") == 0 and pending_pages("ix_bib_title_fulltext") == 0
+    assert pending_pages("ix_bib_fulltext") == 0 and pending_pages("ix_bib_title_search") == 0
     with pg_db.session() as session:
         done = text(
             "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = :t"

@@ -190,7 +190,7 @@ def test_text_searches_in_every_order(catalog: Database) -> None:
 
 @pytest.mark.postgres
 def test_a_title_search_is_answered_by_the_index_of_titles(pg_db: Database) -> None:
-    """The title condition is the expression of migration 0013's GIN index, which the planner can use."""
+    """A title search is answered by the GIN index of migration 0014's table of titles."""
     from sqlalchemy import event
 
     from server.catalog.search import find
@@ -214,4 +214,42 @@ def test_a_title_search_is_answered_by_the_index_of_titles(pg_db: Database) -> N
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + statement, parameters)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "ix_bib_title_fulltext" in plan, plan
+    assert "ix_bib_title_search" in plan, plan
+
+
+@pytest.mark.postgres
+def test_the_table_of_titles_follows_every_change_of_the_catalog(pg_db: Database) -> None:
+    """Migration 0014's triggers: a bulk load, a re-import, a new title, a withdrawal and its undoing, a delete."""
+    from sqlalchemy import select, text
+
+    from server.catalog.models import BibRecord
+    from server.catalog.service import apply_marc, delete_record
+
+    # every record not deleted has exactly one row, holding its title's words; no other row exists
+    out_of_step = text(
+        "SELECT count(*) FROM bib_records AS r FULL JOIN bib_title_search AS s ON s.id = r.id "
+        "WHERE (r.id IS NOT NULL AND r.deleted_at IS NULL) IS DISTINCT FROM (s.id IS NOT NULL) "
+        "OR (s.id IS NOT NULL AND s.title_vector <> setweight(to_tsvector('simple', r.title_folded), 'A'))"
+    )
+
+    def check(word: str, expected: int) -> None:
+        with pg_db.session() as session:
+            assert session.scalar(out_of_step) == 0
+            assert search(session, Term("title", word)).total == expected
+            assert search(session, Bool("and", Term("title", word), Term("year", "1990", ">"))).total == expected
+
+    data = b"".join(make_record(f"t-{n}", f"Lịch sử {n}", year=2000).as_marc() for n in range(30))
+    Importer(pg_db).run_iso2709(io.BytesIO(data), workers=1)
+    check("lich", 30)
+    Importer(pg_db).run_iso2709(io.BytesIO(data), workers=1)  # re-imported: updated, not doubled
+    check("lich", 30)
+    with pg_db.write() as session:
+        record = session.scalars(select(BibRecord).where(BibRecord.control_number == "t-0")).one()
+        apply_marc(record, make_record("t-0", "Địa lý", year=2000))
+        delete_record(session, session.scalars(select(BibRecord).where(BibRecord.control_number == "t-1")).one())
+    check("lich", 28)
+    check("dia", 1)
+    with pg_db.write() as session:
+        session.scalars(select(BibRecord).where(BibRecord.control_number == "t-1")).one().deleted_at = None
+        session.delete(session.scalars(select(BibRecord).where(BibRecord.control_number == "t-2")).one())
+    check("lich", 28)

@@ -48,12 +48,15 @@ def demo_server(data_dir: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         cwd=ROOT,
     )
     try:
-        if not wait_for(lambda: port_open("127.0.0.1", sip2_port) or proc.poll() is not None, timeout=120):
-            raise RuntimeError("the demo server did not open its SIP2 port")
-        if proc.poll() is not None:
-            raise RuntimeError((data_dir / "server.log").read_text())
-        wait_for(lambda: (data_dir / "demo.json").exists(), timeout=30)
-        yield sip2_port, json.loads((data_dir / "demo.json").read_text("utf-8"))
+        described = data_dir / "demo.json"
+        # demo.json is written once every demo part runs: the sign that the whole demo is up.
+        ready = wait_for(lambda: described.exists() or proc.poll() is not None, timeout=180)
+        if not ready or proc.poll() is not None or not port_open("127.0.0.1", sip2_port):
+            log.flush()
+            state = "exited" if proc.poll() is not None else "still starting"
+            output = (data_dir / "server.log").read_text()
+            raise RuntimeError(f"the demo server is not up ({state}); its log:\n{output}")
+        yield sip2_port, json.loads(described.read_text("utf-8"))
     finally:
         proc.send_signal(signal.SIGINT)
         try:
