@@ -150,6 +150,26 @@ def make_reader_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> 
     )
 
 
+def make_fixed_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    """PostgreSQL connections for :meth:`Database.fetch`, as the reader's, on which each statement is prepared at
+    its first use and planned once for all its parameters (a generic plan). A fixed statement's plan does not
+    depend on its parameters (a search of one word is the same plan for every word), and planning it again for
+    each word cost as much as running it for most words."""
+    engine = make_reader_engine(url, echo=echo, pool_size=pool_size)
+
+    @event.listens_for(engine, "connect")
+    def _plan_once(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        if hasattr(dbapi_connection, "prepare_threshold"):  # psycopg: prepared at the first execution
+            dbapi_connection.prepare_threshold = 0
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+        finally:
+            cursor.close()
+
+    return engine
+
+
 def _once_more_if_dead(attempt: Callable[[], T]) -> T:
     """``attempt()``, and once more if it found its pooled connection dead (the database was restarted)."""
     try:
@@ -175,6 +195,8 @@ class Database:
         self.reader = (
             self.engine if self.dialect == "sqlite" else make_reader_engine(url, echo=echo, pool_size=pool_size)
         )
+        # What :meth:`fetch` runs on: on PostgreSQL, connections that plan each statement once.
+        self.fixed = self.reader if self.dialect == "sqlite" else make_fixed_engine(url, echo=echo, pool_size=pool_size)
 
     @property
     def dialect(self) -> str:
@@ -216,7 +238,9 @@ class Database:
 
         ``sql`` is written for the driver, parameters in its own style (sqlite3 ``:name``, psycopg
         ``%(name)s``); nothing is compiled, no event runs, and psycopg returns results in binary (MARC as its
-        bytes, not as hex text to decode). There is no transaction around it and no ping: one
+        bytes, not as hex text to decode). On PostgreSQL the statement is prepared on its connection at its
+        first use and planned once (:func:`make_fixed_engine`): a statement whose best plan depends on its
+        parameters belongs in :meth:`read`. There is no transaction around it and no ping: one
         statement sees one snapshot by itself. As in :meth:`read`, a connection found dead (the server was
         restarted) empties the pool and the statement runs once more on a new connection. Errors are raised
         as SQLAlchemy's (:class:`sqlalchemy.exc.DBAPIError` and its subclasses), as every other read raises.
@@ -224,10 +248,10 @@ class Database:
         return _once_more_if_dead(lambda: self._fetch_once(sql, params))
 
     def _fetch_once(self, sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
-        dialect = self.reader.dialect
+        dialect = self.fixed.dialect
         connection = cursor = None
         try:
-            connection = self.reader.raw_connection()
+            connection = self.fixed.raw_connection()
             cursor = connection.cursor()
             if dialect.driver == "psycopg":  # results in binary: a bytea column comes as its bytes, not as hex
                 cast(Any, cursor).execute(sql, params, binary=True)
@@ -239,7 +263,7 @@ class Database:
             if connection is not None and dialect.is_disconnect(exc, connection.dbapi_connection, cursor):
                 dead = True  # as SQLAlchemy does: after a restart, every pooled connection is dead
                 connection.invalidate(exc)
-                self.reader.dispose()
+                self.fixed.dispose()
             raise DBAPIError.instance(
                 sql, dict(params), exc, dialect.loaded_dbapi.Error, connection_invalidated=dead, dialect=dialect
             ) from exc
@@ -260,6 +284,7 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.reader.dispose()
+        self.fixed.dispose()
 
 
 def describe_connect_error(url: str, exc: OperationalError) -> str:

@@ -580,15 +580,20 @@ _PG_SOURCES = {
 }
 
 
+# A tsquery made once per statement: Database.fetch plans a statement once for all its parameters, and in such a
+# plan a function of a parameter is called again for each row it is used on.
+_PG_QUERY = "(SELECT to_tsquery('simple'::regconfig, %({})s))"
+
+
 @functools.cache
 def _pg_term_statements(title: bool, ranked: bool, marc: bool) -> tuple[str, str]:
     """PostgreSQL: what :func:`_pg_text_matches` and :func:`_order` build, written once: the matches gathered
     through a GIN index (of the table of titles, or of the weighted document), then ordered newest first or by
     ``ts_rank``; with ``marc``, each record's MARC read after the limit (the planner postpones a subquery of the
-    output). A title term is ranked by the title's words alone."""
+    output). A title term is ranked by the title's words alone. Planned once for every word (Database.fetch)."""
     source, document, live = _PG_SOURCES[title]
-    match = f"{document} @@ to_tsquery('simple'::regconfig, %(query)s){live}"
-    score = f"ts_rank({document}, to_tsquery('simple'::regconfig, %(rank)s))" if ranked else "NULL::real"
+    match = f"{document} @@ {_PG_QUERY.format('query')}{live}"
+    score = f"ts_rank({document}, {_PG_QUERY.format('rank')})" if ranked else "NULL::real"
     stored = ", (SELECT marc FROM bib_records AS stored WHERE stored.id = matches.id)" if marc else ""
     page = (
         f"WITH matches AS MATERIALIZED (SELECT id, {score} AS score FROM {source} WHERE {match}) "

@@ -68,7 +68,7 @@ def test_other_errors_are_not_retried(db: Database) -> None:
 @pytest.mark.postgres
 def test_a_fetch_survives_a_restarted_server(pg_db: Database) -> None:
     checkouts: list[int] = []
-    event.listen(pg_db.reader, "checkout", lambda *_args: checkouts.append(1))
+    event.listen(pg_db.fixed, "checkout", lambda *_args: checkouts.append(1))
     [(first,)] = pg_db.fetch("SELECT pg_backend_pid()", {})
     with pg_db.engine.connect() as admin:
         assert admin.scalar(KILL_OTHERS)
@@ -81,7 +81,7 @@ def test_a_fetch_survives_a_restarted_server(pg_db: Database) -> None:
 def test_a_fetch_is_not_in_a_transaction(pg_db: Database) -> None:
     """Autocommit: nothing begins a transaction around the statement, and none is left open in the pool."""
     assert pg_db.fetch("SELECT 1 + %(one)s", {"one": 1}) == [(2,)]
-    connection = pg_db.reader.raw_connection()  # the same one, back from the pool
+    connection = pg_db.fixed.raw_connection()  # the same one, back from the pool
     try:
         driver = connection.driver_connection
         assert isinstance(driver, psycopg.Connection)
@@ -91,9 +91,24 @@ def test_a_fetch_is_not_in_a_transaction(pg_db: Database) -> None:
         connection.close()
 
 
+@pytest.mark.postgres
+def test_a_fetched_statement_is_planned_once_for_all_its_parameters(pg_db: Database) -> None:
+    """Prepared at its first execution, then run on one generic plan, whatever the parameters."""
+    statement = "SELECT count(*) FROM pg_class WHERE relname = %(name)s"
+    for name in ("pg_class", "pg_proc", "no_such_relation"):
+        pg_db.fetch(statement, {"name": name})
+    [(generic, custom)] = pg_db.fetch(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %(text)s",
+        {"text": "SELECT count(*) FROM pg_class WHERE relname = $1"},
+    )
+    assert (generic, custom) == (3, 0)
+    # the reader's statements are planned for their parameters
+    assert pg_db.read(lambda conn: conn.exec_driver_sql("SHOW plan_cache_mode").scalar()) == "auto"
+
+
 def test_fetch_raises_sqlalchemy_errors_and_does_not_retry_them(db: Database) -> None:
     checkouts: list[int] = []
-    event.listen(db.reader, "checkout", lambda *_args: checkouts.append(1))
+    event.listen(db.fixed, "checkout", lambda *_args: checkouts.append(1))
     with pytest.raises(DBAPIError) as raised:
         db.fetch("SELECT * FROM no_such_table", {})
     assert not raised.value.connection_invalidated
