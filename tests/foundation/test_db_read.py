@@ -67,6 +67,7 @@ def test_other_errors_are_not_retried(db: Database) -> None:
 
 @pytest.mark.postgres
 def test_a_fetch_survives_a_restarted_server(pg_db: Database) -> None:
+    pg_db.fixed.dispose()  # no connection left from other tests (the one before killed them all)
     checkouts: list[int] = []
     event.listen(pg_db.fixed, "checkout", lambda *_args: checkouts.append(1))
     [(first,)] = pg_db.fetch("SELECT pg_backend_pid()", {})
@@ -94,6 +95,7 @@ def test_a_fetch_is_not_in_a_transaction(pg_db: Database) -> None:
 @pytest.mark.postgres
 def test_a_fetched_statement_is_planned_once_for_all_its_parameters(pg_db: Database) -> None:
     """Prepared at its first execution, then run on one generic plan, whatever the parameters."""
+    pg_db.fixed.dispose()  # one connection, used for every statement below
     statement = "SELECT count(*) FROM pg_class WHERE relname = %(name)s"
     for name in ("pg_class", "pg_proc", "no_such_relation"):
         pg_db.fetch(statement, {"name": name})
