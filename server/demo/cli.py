@@ -31,11 +31,14 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _free_port(host: str, besides: set[int]) -> int:
+    """A port free now and not one of ``besides`` (the demo's other ports, free too until it binds them)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port: int = sock.getsockname()[1]
+        if port not in besides:
+            return port
 
 
 def settings_for(config: DemoConfig) -> ServerSettings:
@@ -133,7 +136,7 @@ def main(argv: list[str]) -> int:
     for attr in ("http_port", "sip2_port", "mqtt_port"):
         port = getattr(config, attr)
         if not _port_free(config.host, port):
-            replacement = _free_port(config.host)
+            replacement = _free_port(config.host, {config.http_port, config.sip2_port, config.mqtt_port})
             log.warning("port %d is taken; the demo uses %d instead", port, replacement)
             setattr(config, attr, replacement)
     config.data_dir.mkdir(parents=True, exist_ok=True)

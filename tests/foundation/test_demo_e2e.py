@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from tests.support import free_port, wait_for
+from tests.support import free_ports, wait_for
 
 
 def _get(url: str) -> tuple[int, dict[str, object]]:
@@ -37,7 +37,7 @@ def test_demo_describe_has_every_key(tmp_path: Path) -> None:
 
 
 def test_demo_headless_starts_and_stops(tmp_path: Path) -> None:
-    http_port, sip2_port = free_port(), free_port()
+    http_port, sip2_port = free_ports(2)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", "demo", "--headless", "--data-dir", str(tmp_path),

@@ -17,7 +17,7 @@ from typing import Any
 
 from edge.readers.sim import VirtualTag
 from edge.tags import LibraryTag
-from tests.support import free_port, port_open, wait_for
+from tests.support import free_ports, port_open, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @contextmanager
 def demo_server(data_dir: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``thuvien demo --headless`` (seeded SQLite) on free ports; yields (sip2 port, describe document)."""
-    http_port, sip2_port = free_port(), free_port()
+    http_port, sip2_port = free_ports(2)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = (data_dir / "server.log").open("w")
     proc = subprocess.Popen(

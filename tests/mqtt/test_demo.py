@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import free_port, wait_for
+from tests.support import free_ports, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -36,7 +36,7 @@ def test_describe_names_the_broker_and_devices(tmp_path: Path) -> None:
 
 
 def test_demo_agents_report_through_the_embedded_broker(tmp_path: Path) -> None:
-    http, sip2, mqtt_port = free_port(), free_port(), free_port()
+    http, sip2, mqtt_port = free_ports(3)
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", "demo", "--headless", "--data-dir", str(tmp_path), "--http-port",
          str(http), "--sip2-port", str(sip2), "--mqtt-port", str(mqtt_port)],

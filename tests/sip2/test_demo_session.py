@@ -15,13 +15,13 @@ from pysip2 import decode_message, verify_checksum
 
 from server.sip2.codec import format_date
 from tests.sip2.rawclient import RawClient
-from tests.support import free_port, port_open, wait_for
+from tests.support import free_ports, port_open, wait_for
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def test_third_party_session_against_demo_server(tmp_path: Path) -> None:
-    http_port, sip2_port = free_port(), free_port()
+    http_port, sip2_port = free_ports(2)
     proc = subprocess.Popen(
         [
             sys.executable,
