@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sqlite3
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +43,7 @@ BULK = 10_000  # records one import writes from which PostgreSQL's indexes and s
 # what an import writes (bib_title_search: PostgreSQL's table of titles, which triggers fill: migration 0014)
 BULK_TABLES = ("bib_records", "bib_title_search", "bib_identifiers", "holdings", "items")
 SQLITE_CACHE_KIB = 256 * 1024  # page cache of the importing connection
+SQLITE_ROWS_PER_INSERT = 250  # rows of one INSERT statement (fewer where the columns x rows pass SQLite's limit)
 SQLITE_CHECKPOINT_PAGES = 16_384  # its WAL is checkpointed every 128 MB (8 KiB pages; 64 MB in older 4 KiB files)
 
 
@@ -396,7 +398,7 @@ def _insert_many(
     PostgreSQL takes them by binary COPY: an executemany costs the server an executor start per row and
     psycopg a Python round of parameter handling per row, together more than the rows' own indexing; in
     binary the server also reads numbers and MARC bytes without parsing text. SQLite takes
-    them by the driver's executemany. The ids are taken beforehand (:func:`_new_ids`): INSERT ... RETURNING
+    them by INSERTs of many rows each. The ids are taken beforehand (:func:`_new_ids`): INSERT ... RETURNING
     that keeps the rows' order is a statement per row on SQLite, and SQLAlchemy's per-row parameter
     processing costs as much as the insert. The constants go through their columns' bind processors once
     (SQLite stores datetimes as text).
@@ -420,9 +422,17 @@ def _insert_many(
             for row in rows:
                 copy.write_row(row + tail)
         return
-    markers = ", ".join(["?"] * (len(names) + len(constants)))
-    params = [row + tail for row in rows]  # positional: exec_driver_sql hands them to the driver's executemany
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns_sql}) VALUES ({markers})", cast(Any, params))
+    # Many rows to a statement: a statement that fires the FTS5 trigger opens a savepoint, and FTS5 writes its
+    # pending index to disk at every savepoint (one segment per record through executemany, merged later).
+    width = len(names) + len(constants)
+    limit = cast(sqlite3.Connection, conn.connection.driver_connection).getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per_statement = max(1, min(SQLITE_ROWS_PER_INSERT, limit // width))
+    marker = "(" + ", ".join(["?"] * width) + ")"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        params = [value for row in chunk for value in (*row, *tail)]
+        values = ", ".join([marker] * len(chunk))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns_sql}) VALUES {values}", tuple(params))
 
 
 def _new_ids(session: Session, count: int) -> list[int]:

@@ -211,3 +211,33 @@ def test_a_bulk_load_leaves_postgresql_indexes_merged_and_tables_vacuumed(
         for table in importer.BULK_TABLES:
             assert session.execute(done, {"t": table}).one() == (True, True)
         assert session.scalar(visible, {"t": "bib_records"})  # every page all-visible: hint bits set
+
+
+def test_sqlite_takes_many_records_in_one_insert_and_indexes_them_all(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows go in a few at a time per INSERT (FTS5 writes its index at every statement's savepoint), the last
+    INSERT holding the remainder; every record is stored and found by its words."""
+    from sqlalchemy import event
+
+    from server.catalog.search import Term, find
+
+    monkeypatch.setattr(importer, "SQLITE_ROWS_PER_INSERT", 3)
+    inserts: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("INSERT INTO bib_records"):
+            inserts.append(statement)
+
+    event.listen(sqlite_db.engine, "before_cursor_execute", capture)
+    try:
+        data = b"".join(make_record(f"m-{n}", f"Sách số {n} về biển", isbn="").as_marc() for n in range(10))
+        report = Importer(sqlite_db).run_iso2709(io.BytesIO(data), workers=1)
+    finally:
+        event.remove(sqlite_db.engine, "before_cursor_execute", capture)
+    assert report.added == 10
+    assert [statement.count("), (") + 1 for statement in inserts] == [3, 3, 3, 1]
+    with sqlite_db.session() as session:
+        assert session.scalar(select(func.count()).select_from(BibRecord)) == 10
+        assert find(session, Term("title", "bien"))[0] == 10
+        assert find(session, Term("title", "7"))[0] == 1
