@@ -78,8 +78,8 @@ def with_hits(client: httpx.Client, base: str, schema: str | None, queries: list
 
 
 def postgres_memory(db: Database) -> str:
-    """How much of the catalog PostgreSQL's own buffers can hold: a search reads one heap page per match, and a
-    page outside them is read from the operating system's cache."""
+    """How much of the catalog PostgreSQL's own buffers can hold: each record served is read from its
+    ``bib_records`` page, and a page outside them is read from the operating system's cache."""
     with db.session() as session:
         buffers, heap = session.execute(
             text("SELECT current_setting('shared_buffers'), pg_size_pretty(pg_relation_size('bib_records'))")

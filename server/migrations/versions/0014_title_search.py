@@ -25,26 +25,26 @@ depends_on: str | Sequence[str] | None = None
 WORDS = "setweight(to_tsvector('simple'::regconfig, {row}.title_folded), 'A')"
 CHANGED = "(n.title_folded IS DISTINCT FROM o.title_folded OR n.deleted_at IS DISTINCT FROM o.deleted_at)"
 
-FUNCTIONS = {
+# name of each trigger (and of its function): when it fires, and what it does
+TRIGGERS = {
     "bib_title_search_inserted": (
+        "AFTER INSERT ON bib_records REFERENCING NEW TABLE AS new_rows",
         "INSERT INTO bib_title_search (id, title_vector) "
-        f"SELECT n.id, {WORDS.format(row='n')} FROM new_rows AS n WHERE n.deleted_at IS NULL;"
+        f"SELECT n.id, {WORDS.format(row='n')} FROM new_rows AS n WHERE n.deleted_at IS NULL;",
     ),
     "bib_title_search_updated": (
-        f"DELETE FROM bib_title_search AS s USING old_rows AS o JOIN new_rows AS n ON n.id = o.id "
+        "AFTER UPDATE ON bib_records REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "DELETE FROM bib_title_search AS s USING old_rows AS o JOIN new_rows AS n ON n.id = o.id "
         f"WHERE s.id = o.id AND {CHANGED}; "
         "INSERT INTO bib_title_search (id, title_vector) "
         f"SELECT n.id, {WORDS.format(row='n')} FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id "
-        f"WHERE n.deleted_at IS NULL AND {CHANGED};"
+        f"WHERE n.deleted_at IS NULL AND {CHANGED};",
     ),
-    "bib_title_search_deleted": "DELETE FROM bib_title_search WHERE id IN (SELECT id FROM old_rows);",
-    "bib_title_search_truncated": "TRUNCATE bib_title_search;",
-}
-TRIGGERS = {
-    "bib_title_search_inserted": "AFTER INSERT ON bib_records REFERENCING NEW TABLE AS new_rows",
-    "bib_title_search_updated": "AFTER UPDATE ON bib_records REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-    "bib_title_search_deleted": "AFTER DELETE ON bib_records REFERENCING OLD TABLE AS old_rows",
-    "bib_title_search_truncated": "AFTER TRUNCATE ON bib_records",
+    "bib_title_search_deleted": (
+        "AFTER DELETE ON bib_records REFERENCING OLD TABLE AS old_rows",
+        "DELETE FROM bib_title_search WHERE id IN (SELECT id FROM old_rows);",
+    ),
+    "bib_title_search_truncated": ("AFTER TRUNCATE ON bib_records", "TRUNCATE bib_title_search;"),
 }
 
 
@@ -57,11 +57,11 @@ def upgrade() -> None:
         "FROM bib_records AS r WHERE r.deleted_at IS NULL ORDER BY r.id"
     )
     op.execute("CREATE INDEX ix_bib_title_search ON bib_title_search USING gin (title_vector)")
-    for name, body in FUNCTIONS.items():
+    for name, (when, body) in TRIGGERS.items():
         op.execute(
             f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
         )
-        op.execute(f"CREATE TRIGGER {name} {TRIGGERS[name]} FOR EACH STATEMENT EXECUTE FUNCTION {name}()")
+        op.execute(f"CREATE TRIGGER {name} {when} FOR EACH STATEMENT EXECUTE FUNCTION {name}()")
     op.execute("DROP INDEX IF EXISTS ix_bib_title_fulltext")
 
 
