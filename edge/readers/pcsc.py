@@ -65,12 +65,19 @@ def _smartcard() -> Any:
     return smartcard
 
 
-def list_readers() -> list[str]:
+def _readers() -> list[Any]:
+    """pyscard's reader objects; a missing or unreachable pcscd is a ReaderConnectionError."""
     sc = _smartcard()
+    import smartcard.pcsc.PCSCExceptions as pcsc_errors
+
     try:
-        return [str(r) for r in sc.System.readers()]
-    except sc.Exceptions.SmartcardException as exc:
+        return list(sc.System.readers())
+    except (sc.Exceptions.SmartcardException, pcsc_errors.BaseSCardException) as exc:
         raise ReaderConnectionError(f"PC/SC service not available: {exc}") from exc
+
+
+def list_readers() -> list[str]:
+    return [str(r) for r in _readers()]
 
 
 def parse_tlvs(data: bytes) -> list[tuple[int, bytes]]:
@@ -115,9 +122,10 @@ class _Connection:
 
     def connect(self) -> None:
         sc = _smartcard()
-        names = list_readers()
-        chosen = [r for r in sc.System.readers() if self.name_filter is None or self.name_filter in str(r)]
+        readers = _readers()
+        chosen = [r for r in readers if self.name_filter is None or self.name_filter in str(r)]
         if not chosen:
+            names = [str(r) for r in readers]
             raise ReaderConnectionError(f"no PC/SC reader matching {self.name_filter!r} among {names}")
         reader = chosen[0]
         conn = reader.createConnection()

@@ -10,8 +10,10 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -46,6 +48,7 @@ def pcscd() -> Iterator[None]:
         import smartcard  # noqa: F401
     except ImportError:
         _unavailable("pyscard")
+    from edge.readers import ReaderConnectionError
     from edge.readers.pcsc import list_readers
 
     proc = None
@@ -61,8 +64,14 @@ def pcscd() -> Iterator[None]:
                 _unavailable("pcscd with the vpcd driver (vsmartcard-vpcd)")
             time.sleep(0.1)
     try:
+        # pcscd loads its drivers (vpcd listens) before it opens its client socket: until then it is "not available"
         deadline = time.monotonic() + 10
-        while TAG_SLOT not in list_readers():
+        while True:
+            try:
+                if TAG_SLOT in list_readers():
+                    break
+            except ReaderConnectionError:
+                pass
             if time.monotonic() > deadline:
                 _unavailable("the vpcd readers in pcscd")
             time.sleep(0.1)
@@ -111,6 +120,24 @@ def test_atr_checksum() -> None:
     for b in atr[1:]:
         x ^= b
     assert x == 0 and atr[0] == 0x3B
+
+
+def test_an_unreachable_pcscd_is_a_reader_connection_error(tmp_path: Path) -> None:
+    """pyscard's own context exceptions come out as the edge's ReaderConnectionError, naming the service."""
+    probe = (
+        "from edge.readers import ReaderConnectionError\n"
+        "from edge.readers.pcsc import PcscTagReader, list_readers\n"
+        "for call in (list_readers, PcscTagReader(None).uid):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except ReaderConnectionError as exc:\n"
+        "        print('refused:', exc)\n"
+    )
+    env = {**os.environ, "PCSCLITE_CSOCK_NAME": str(tmp_path / "no-pcscd.comm")}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("refused: PC/SC service not available") for line in lines), lines
 
 
 def test_virtual_card_answers_reference_apdus() -> None:
