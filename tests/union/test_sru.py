@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,8 @@ import pytest
 from lxml import etree
 
 from server.db import Database
-from server.union.sru import repair_double_encoding
+from server.union.errors import SruDiagnostic
+from server.union.sru import one_word_clause, parse_cql, parse_query, repair_double_encoding
 from tests.support import require
 from tests.union.conftest import LiveServer
 from tests.union.data import load_vietnamese
@@ -150,3 +152,32 @@ def test_double_encoded_terms_are_repaired() -> None:
     assert repair_double_encoding("chiáº¿n tranh") == "chiến tranh"
     assert repair_double_encoding("chiến tranh") == "chiến tranh"
     assert repair_double_encoding("Ã") == "Ã"
+
+
+ONE_WORD_QUERIES = [
+    f"{index}{space}{relation}{space}{word}"
+    for index in ("dc.title", "DC.Title", "title", "dc.creator", "bath.isbn", "dc.date", "cql.allRecords", "no.such")
+    for relation in ("=", "==", "=/relevant", "=/cql.relevant", "all", "ANY", "adj", "exact", "<", "=/fuzzy")
+    for space in (" ", "", "  ")
+    for word in ("war", "chiến", "Việt", "1984", "9780306406157", "and", "sortby", "x_y", "war*", '"war"', "Ã¡")
+]
+
+
+def _read(parse: Callable[[str], object], query: str) -> object:
+    try:
+        return parse(query)
+    except SruDiagnostic as exc:
+        return (exc.number, exc.details)
+
+
+def test_a_one_word_query_reads_as_the_cql_parser_reads_it() -> None:
+    """The short way round the parser for ``index relation word`` gives the parser's tree, sort or diagnostic
+    (among them queries that only look like one word: a keyword, masking, quotes, a modifier glued to the word)."""
+    differ = [q for q in ONE_WORD_QUERIES if _read(parse_query.__wrapped__, q) != _read(parse_cql, q)]
+    assert differ == []
+
+
+def test_the_short_way_is_taken_for_the_commonest_queries() -> None:
+    taken = [query for query in ONE_WORD_QUERIES if one_word_clause(query) is not None]
+    assert "dc.title = war" in taken and "dc.title =/relevant chiến" in taken and "dc.creator ANY 1984" in taken
+    assert not any(word in query for query in taken for word in ("sortby", '"war"', "war*", "x_y", "fuzzy"))
