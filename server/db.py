@@ -310,7 +310,7 @@ class Database:
 
     def _fetch_once(self, sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         dialect = self.fixed.dialect
-        held = None
+        held: _Held | None = None
         try:
             held = self._held.take()
             if dialect.driver == "psycopg":  # results in binary: a bytea column comes as its bytes, not as hex
@@ -320,9 +320,9 @@ class Database:
             rows = list(held.cursor.fetchall())
         except dialect.loaded_dbapi.Error as exc:
             dead = False
-            if held is not None:
-                if dialect.is_disconnect(exc, held.connection.dbapi_connection, held.cursor):
-                    dead = True  # as SQLAlchemy does: after a restart, every pooled connection is dead
+            if held is not None:  # None: the connection could not be made
+                dead = dialect.is_disconnect(exc, held.connection.dbapi_connection, held.cursor)
+                if dead:  # as SQLAlchemy does: after a restart, every pooled connection is dead
                     held.connection.invalidate(exc)
                     self._held.discard_all()
                     self.fixed.dispose()
@@ -331,6 +331,10 @@ class Database:
             raise DBAPIError.instance(
                 sql, dict(params), exc, dialect.loaded_dbapi.Error, connection_invalidated=dead, dialect=dialect
             ) from exc
+        except BaseException:
+            if held is not None:
+                held.close()
+            raise
         self._held.give_back(held)
         return rows
 
