@@ -6,6 +6,7 @@ tests fail in CI (``CI`` set) and are skipped on a developer machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -67,11 +68,9 @@ def pcscd() -> Iterator[None]:
         # pcscd loads its drivers (vpcd listens) before it opens its client socket: until then it is "not available"
         deadline = time.monotonic() + 10
         while True:
-            try:
+            with contextlib.suppress(ReaderConnectionError):
                 if TAG_SLOT in list_readers():
                     break
-            except ReaderConnectionError:
-                pass
             if time.monotonic() > deadline:
                 _unavailable("the vpcd readers in pcscd")
             time.sleep(0.1)
