@@ -20,6 +20,7 @@ or an already built tree of :class:`Term` / :class:`Bool` (what the SRU endpoint
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -494,31 +495,41 @@ def find(
     return total, [(int(rid), None if score is None else float(score)) for rid, score in rows]
 
 
-def find_marc(
+async def find_marc(
     db: Database, query: Node | None, sort: str, limit: int, offset: int
 ) -> tuple[int, list[tuple[int, bytes]]]:
     """The total number of records matching, and (id, stored ISO 2709) of ``limit`` of them from ``offset``
     in order: what SRU serves, without building the records.
 
-    A query of one text term (the commonest) is one fixed statement run by :meth:`Database.fetch`. Otherwise
-    one read (:meth:`Database.read`) where one statement finds the total, the page and its MARC (every other
-    PostgreSQL text search and ranked search), or anything on SQLite (whose reads are transactions that cost no
-    round trips); otherwise a session, whose statements share one snapshot. (An empty page past the end is
-    counted by a second statement.)
+    A query of one text term (the commonest) is one fixed statement run by :meth:`Database.fetch_async` (on
+    PostgreSQL on the event loop itself). Otherwise, in a worker thread, one read (:meth:`Database.read`) where
+    one statement finds the total, the page and its MARC (every other PostgreSQL text search and ranked search),
+    or anything on SQLite (whose reads are transactions that cost no round trips); otherwise a session, whose
+    statements share one snapshot. (An empty page past the end is counted by a second statement.)
     """
     plan = _plan(db.dialect, query, None, sort)
+    if plan.fts is not None or plan.tsquery is not None:
+        count, page, params = _term_statements(plan, marc=True)
+        rows = await db.fetch_async(page, {**params, "limit": limit, "offset": offset}) if limit else []
+        if rows:
+            total, rows = _term_rows(plan, rows)
+        else:
+            total = int((await db.fetch_async(count, params))[0][0]) if offset or not limit else 0
+    else:
+        total, rows = await asyncio.to_thread(_marc_page, db, plan, limit, offset)
+    return total, [(int(row[0]), bytes(row[-1])) for row in rows]
+
+
+def _marc_page(db: Database, plan: _Plan, limit: int, offset: int) -> tuple[int, list[Any]]:
+    """:func:`find_marc` of a query that is not one text term."""
 
     def page(bind: Bind) -> tuple[int, list[Any]]:
         return _page(bind, plan, limit, offset, marc=True)
 
-    if plan.fts is not None or plan.tsquery is not None:
-        total, rows = _term_page(db.fetch, plan, limit, offset, marc=True)
-    elif db.dialect == "sqlite" or plan.one_pass:
-        total, rows = db.read(page)
-    else:
-        with db.session() as session:
-            total, rows = page(session)
-    return total, [(int(row[0]), bytes(row[-1])) for row in rows]
+    if db.dialect == "sqlite" or plan.one_pass:
+        return db.read(page)
+    with db.session() as session:
+        return page(session)
 
 
 def _dialect(bind: Bind) -> str:
@@ -546,7 +557,7 @@ def search(
 
 # A query of one text term has fixed statements, written for the driver (parameters in its own style: sqlite3
 # ``:name``, psycopg ``%(name)s``): nothing is built or compiled per query, and SRU runs them with
-# Database.fetch, outside SQLAlchemy. Each pair is the count alone (for a page past the end) and the page with the
+# Database.fetch_async, outside SQLAlchemy. Each pair is the count alone (for a page past the end) and the page with the
 # total in every row: rows (id, score, total[, stored ISO 2709]).
 Runner = Callable[[str, dict[str, Any]], Sequence[Sequence[Any]]]
 
@@ -580,7 +591,7 @@ _PG_SOURCES = {
 }
 
 
-# A tsquery made once per statement: Database.fetch plans a statement once for all its parameters, and in such a
+# A tsquery made once per statement: Database.fetch(_async) plans a statement once for all its parameters, and in such a
 # plan a function of a parameter is called again for each row it is used on.
 _PG_QUERY = "(SELECT to_tsquery('simple'::regconfig, %({})s))"
 
@@ -590,7 +601,7 @@ def _pg_term_statements(title: bool, ranked: bool, marc: bool) -> tuple[str, str
     """PostgreSQL: what :func:`_pg_text_matches` and :func:`_order` build, written once: the matches gathered
     through a GIN index (of the table of titles, or of the weighted document), then ordered newest first or by
     ``ts_rank``; with ``marc``, each record's MARC read after the limit (the planner postpones a subquery of the
-    output). A title term is ranked by the title's words alone. Planned once for every word (Database.fetch)."""
+    output). A title term is ranked by the title's words alone. Planned once for every word (Database.fetch_async)."""
     source, document, live = _PG_SOURCES[title]
     match = f"{document} @@ {_PG_QUERY.format('query')}{live}"
     score = f"ts_rank({document}, {_PG_QUERY.format('rank')})" if ranked else "NULL::real"
@@ -603,27 +614,35 @@ def _pg_term_statements(title: bool, ranked: bool, marc: bool) -> tuple[str, str
     return f"SELECT count(*) FROM {source} WHERE {match}", page
 
 
-def _term_page(run: Runner, plan: _Plan, limit: int, offset: int, *, marc: bool) -> tuple[int, list[Any]]:
-    """One text term: the total and the rows (id, score[, ISO 2709]) of the page, by relevance (best first) or
-    newest first; one statement unless the page is empty."""
+def _term_statements(plan: _Plan, *, marc: bool) -> tuple[str, str, dict[str, Any]]:
+    """One text term: its two fixed statements (the count alone, and the page with the total in every row) and
+    their parameters but the page's ``limit`` and ``offset``."""
     ranked = plan.sort == "relevance"
-    params: dict[str, Any]
     if plan.fts is not None:
-        count, page = _fts_statements(ranked, marc)
-        params = {"expression": plan.fts}
-    else:
-        assert plan.tsquery is not None
-        count, page = _pg_term_statements(plan.tsquery.title, ranked, marc)
-        params = {"query": plan.tsquery.query}
-        if ranked:
-            params["rank"] = plan.tsquery.rank
-    rows = run(page, {**params, "limit": limit, "offset": offset}) if limit else []
-    if not rows:
-        return (int(run(count, params)[0][0]) if offset or not limit else 0), []
+        return (*_fts_statements(ranked, marc), {"expression": plan.fts})
+    assert plan.tsquery is not None
+    params: dict[str, Any] = {"query": plan.tsquery.query}
+    if ranked:
+        params["rank"] = plan.tsquery.rank
+    return (*_pg_term_statements(plan.tsquery.title, ranked, marc), params)
+
+
+def _term_rows(plan: _Plan, rows: Sequence[Sequence[Any]]) -> tuple[int, list[Any]]:
+    """The total and the rows (id, score[, ISO 2709]) of a page of one text term that is not empty."""
     bm25 = plan.fts is not None  # lower is better: turned round so that a higher score is better in both
     return int(rows[0][2]), [
         (row[0], None if row[1] is None else (-row[1] if bm25 else row[1]), *row[3:]) for row in rows
     ]
+
+
+def _term_page(run: Runner, plan: _Plan, limit: int, offset: int, *, marc: bool) -> tuple[int, list[Any]]:
+    """One text term: the total and the rows (id, score[, ISO 2709]) of the page, by relevance (best first) or
+    newest first; one statement unless the page is empty."""
+    count, page, params = _term_statements(plan, marc=marc)
+    rows = run(page, {**params, "limit": limit, "offset": offset}) if limit else []
+    if not rows:
+        return (int(run(count, params)[0][0]) if offset or not limit else 0), []
+    return _term_rows(plan, rows)
 
 
 def _run_on(bind: Bind) -> Runner:

@@ -27,6 +27,7 @@ Terms that arrive double-encoded by the Simple2ZOOM Z39.50 gateway (UTF-8 read a
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -37,7 +38,6 @@ from urllib.parse import parse_qsl
 from cql.lexer import CQLLexer, CQLLexerError
 from cql.parser import CQLParser12, CQLParserError, CQLSearchClause, CQLTriple
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -326,13 +326,13 @@ class Responder:
         )
         return self.wrap("explain", body + self.diagnostics(diagnostics))
 
-    def search_retrieve(self, params: dict[str, str]) -> str:
+    async def search_retrieve(self, params: dict[str, str]) -> str:
         try:
-            return self._search_retrieve(params)
+            return await self._search_retrieve(params)
         except SruDiagnostic as exc:
             return self.wrap("searchRetrieve", self.el("numberOfRecords", "0") + self.diagnostics([exc]))
 
-    def _search_retrieve(self, params: dict[str, str]) -> str:
+    async def _search_retrieve(self, params: dict[str, str]) -> str:
         query = params.get("query")
         if query is None or not query.strip():
             raise SruDiagnostic(7, "Mandatory parameter not supplied", "query")
@@ -360,10 +360,10 @@ class Responder:
         try:
             if schema.endswith("marcxml-v1.1"):
                 # Only the stored ISO 2709 bytes: MARCXML is written from them, no ORM object is needed.
-                total, stored = find_marc(self.db, node, sort, maximum, start - 1)
-                rendered = [iso2709_to_marcxml(marc) for _rid, marc in stored]
+                total, stored = await find_marc(self.db, node, sort, maximum, start - 1)
+                rendered = await _marcxml(stored)
             else:
-                total, rendered = self._dublin_core(node, sort, maximum, start - 1)
+                total, rendered = await asyncio.to_thread(self._dublin_core, node, sort, maximum, start - 1)
         except UnsupportedIndex as exc:
             raise SruDiagnostic(16, "Unsupported index", exc.index) from None
         except UnsupportedRelation as exc:
@@ -412,6 +412,22 @@ class Responder:
         ]
 
 
+# How many records a response writes on the event loop (~0.1 ms each); a longer page is written in a worker
+# thread, so that one request does not hold the loop, and every other request, for milliseconds.
+ON_LOOP_RECORDS = 20
+
+
+async def _marcxml(stored: list[tuple[int, bytes]]) -> list[str]:
+    """The MARCXML of each stored record."""
+    if len(stored) > ON_LOOP_RECORDS:
+        return await asyncio.to_thread(_write_marcxml, stored)
+    return _write_marcxml(stored)
+
+
+def _write_marcxml(stored: list[tuple[int, bytes]]) -> list[str]:
+    return [iso2709_to_marcxml(marc) for _rid, marc in stored]
+
+
 def _number(params: dict[str, str], name: str, default: int, *, minimum: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
@@ -421,8 +437,9 @@ def _number(params: dict[str, str], name: str, default: int, *, minimum: int) ->
     return int(raw)
 
 
-def answer(db: Database, base_url: str, pairs: list[tuple[str, str]]) -> str:
-    """The SRU response to a request's parameters."""
+async def answer(db: Database, base_url: str, pairs: list[tuple[str, str]]) -> str:
+    """The SRU response to a request's parameters. Answered on the event loop; what reads the database
+    through a session, or writes many records, runs in a worker thread."""
     params: dict[str, str] = {}
     repeated: list[str] = []
     for key, value in pairs:
@@ -447,19 +464,17 @@ def answer(db: Database, base_url: str, pairs: list[tuple[str, str]]) -> str:
             )
         return responder.explain(diagnostics)
     if operation == "searchRetrieve":
-        return responder.search_retrieve(params)
+        return await responder.search_retrieve(params)
     if operation == "scan":
-        from server.union.scan import scan_response  # scan parses its clause with this module's CQL parser
-
-        with db.session() as session:
-            return scan_response(session, version, params)
+        return await asyncio.to_thread(_scan, db, version, params)
     return responder.wrap("explain", responder.diagnostics([SruDiagnostic(4, "Unsupported operation", operation)]))
 
 
-def _respond(request: Request, pairs: list[tuple[str, str]]) -> Response:
-    base_url = str(request.url).split("?", 1)[0]
-    text = answer(request.app.state.db, base_url, pairs)
-    return Response(content=text.encode("utf-8"), media_type="text/xml; charset=utf-8")
+def _scan(db: Database, version: str, params: dict[str, str]) -> str:
+    from server.union.scan import scan_response  # scan parses its clause with this module's CQL parser
+
+    with db.session() as session:
+        return scan_response(session, version, params)
 
 
 async def endpoint(request: Request) -> Response:
@@ -468,4 +483,5 @@ async def endpoint(request: Request) -> Response:
         pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     else:
         pairs = list(request.query_params.multi_items())
-    return await run_in_threadpool(_respond, request, pairs)
+    text = await answer(request.app.state.db, str(request.url).split("?", 1)[0], pairs)
+    return Response(content=text.encode("utf-8"), media_type="text/xml; charset=utf-8")

@@ -52,12 +52,12 @@ def test_one_term_finds_what_the_built_statement_finds(catalog: Database, term: 
 
 @pytest.mark.parametrize("query", [*QUERIES[1:], *ONE_TERM, Term("isbn", "0-306-40615-2")], ids=str)
 @pytest.mark.parametrize("sort", ["new", "relevance", "title"])
-def test_find_marc_serves_the_pages_of_find(catalog: Database, query: Term | Bool, sort: str) -> None:  # noqa: F811
+async def test_find_marc_serves_the_pages_of_find(catalog: Database, query: Term | Bool, sort: str) -> None:  # noqa: F811
     with catalog.session() as session:
         total, everything = find(session, query, sort=sort, limit=100)
         stored = {rid: marc for rid, marc in session.execute(select(BibRecord.id, BibRecord.marc))}
     for limit, offset in ((100, 0), (0, 0), (1, 0), (2, 1), (5, total), (5, total + 3)):
-        page_total, page = find_marc(catalog, query, sort, limit, offset)
+        page_total, page = await find_marc(catalog, query, sort, limit, offset)
         assert page_total == total
         assert page == [(rid, stored[rid]) for rid, _ in everything[offset : offset + limit]]
 
@@ -65,27 +65,27 @@ def test_find_marc_serves_the_pages_of_find(catalog: Database, query: Term | Boo
 @pytest.mark.parametrize("query", [
     Term("title", "kieu"), Bool("or", Term("title", "kieu"), Term("any", "an"))
 ], ids=str)
-def test_find_marc_reads_the_page_and_its_records_at_once(
+async def test_find_marc_reads_the_page_and_its_records_at_once(
     catalog: Database, query: Term | Bool, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
-    """One text term: one fixed statement through Database.fetch, without SQLAlchemy. Any other query: on
+    """One text term: one fixed statement through Database.fetch_async, without SQLAlchemy. Any other query: on
     PostgreSQL one statement; on SQLite the page, then its records."""
     fetched: list[str] = []
     statements: list[str] = []
-    fetch = catalog.fetch
+    fetch = catalog.fetch_async
 
-    def counted_fetch(sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+    async def counted_fetch(sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         fetched.append(sql)
-        return fetch(sql, params)
+        return await fetch(sql, params)
 
     def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         if statement != "BEGIN":
             statements.append(statement)
 
-    monkeypatch.setattr(catalog, "fetch", counted_fetch)
+    monkeypatch.setattr(catalog, "fetch_async", counted_fetch)
     event.listen(catalog.reader, "before_cursor_execute", note)
     try:
-        total, page = find_marc(catalog, query, "relevance", 10, 0)
+        total, page = await find_marc(catalog, query, "relevance", 10, 0)
     finally:
         event.remove(catalog.reader, "before_cursor_execute", note)
     assert total == len(page) >= 2

@@ -1,17 +1,22 @@
-"""Database.read() and Database.fetch(): one statement on a connection that is neither pinged nor in a transaction
-(PostgreSQL), and a second try on a new connection when the pooled one turns out dead."""
+"""Database.read(), Database.fetch() and Database.fetch_async(): one statement on a connection that is neither
+pinged nor in a transaction (PostgreSQL), and a second try on a new connection when the kept one turns out dead."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from server.db import FETCH_CONNECTIONS_KEPT, Database
+from tests.support import wait_for
 
 KILL_OTHERS = text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -145,3 +150,117 @@ def test_fetch_keeps_a_few_connections_and_gives_the_rest_back(pg_db: Database) 
     event.listen(pg_db.fixed, "checkout", lambda *_args: checkouts.append(1))
     [(pid,)] = pg_db.fetch("SELECT pg_backend_pid()", {})
     assert pid in pids and not checkouts
+
+
+def fetched(db: Database, sql: str, params: Mapping[str, Any] | None = None) -> list[Sequence[Any]]:
+    """``db.fetch_async`` on an event loop of its own: each call a new loop, as kept connections may see."""
+    return asyncio.run(db.fetch_async(sql, params or {}))
+
+
+def backend(db: Database) -> int:
+    return int(fetched(db, "SELECT pg_backend_pid()")[0][0])
+
+
+@pytest.mark.postgres
+def test_an_async_fetch_keeps_its_connection_and_survives_a_restarted_server(pg_db: Database) -> None:
+    pg_db.dispose()
+    first = backend(pg_db)
+    assert backend(pg_db) == first  # kept, and used again by another event loop
+    with pg_db.engine.connect() as admin:
+        assert admin.scalar(KILL_OTHERS)
+    second = backend(pg_db)  # the dead connection was tried, then a new one made
+    assert second != first
+    assert backend(pg_db) == second
+
+
+@pytest.mark.postgres
+def test_an_async_fetch_is_not_in_a_transaction_and_is_planned_once(pg_db: Database) -> None:
+    pg_db.dispose()  # one connection, kept for every statement below
+    assert fetched(pg_db, "SELECT 1 + %(one)s", {"one": 1}) == [(2,)]
+    pid = backend(pg_db)
+    with pg_db.engine.connect() as admin:
+        state = admin.scalar(text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+    assert state == "idle"
+    statement = "SELECT count(*) FROM pg_class WHERE relname = %(name)s"
+    for name in ("pg_class", "pg_proc", "no_such_relation"):
+        fetched(pg_db, statement, {"name": name})
+    [(generic, custom)] = fetched(
+        pg_db,
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %(text)s",
+        {"text": "SELECT count(*) FROM pg_class WHERE relname = $1"},
+    )
+    assert (generic, custom) == (3, 0)
+    assert fetched(pg_db, "SELECT %(data)s::bytea", {"data": b"\x00\x1e"}) == [(b"\x00\x1e",)]  # binary results
+
+
+def test_an_async_fetch_raises_sqlalchemy_errors_and_does_not_retry_them(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    executed: list[str] = []
+    if db.dialect == "postgresql":
+        execute = psycopg.AsyncCursor.execute
+
+        async def counted(cursor: psycopg.AsyncCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            executed.append(query)
+            return await execute(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.AsyncCursor, "execute", counted)
+    with pytest.raises(DBAPIError) as raised:
+        fetched(db, "SELECT * FROM no_such_table")
+    assert not raised.value.connection_invalidated
+    assert "no_such_table" in str(raised.value)
+    if db.dialect == "postgresql":
+        assert executed.count("SELECT * FROM no_such_table") == 1
+    assert [tuple(row) for row in fetched(db, "SELECT 2")] == [(2,)]
+
+
+def test_an_async_fetch_that_cannot_connect_raises_sqlalchemy_errors(tmp_path: Path) -> None:
+    for url in (
+        f"sqlite:///{tmp_path / 'missing' / 'catalog.db'}",
+        "postgresql+psycopg://nobody@127.0.0.1:1/nothing?connect_timeout=5",  # nothing listens on port 1
+    ):
+        db = Database(url)
+        with pytest.raises(OperationalError) as raised:
+            fetched(db, "SELECT 1")
+        assert not raised.value.connection_invalidated
+        db.dispose()
+
+
+@pytest.mark.postgres
+def test_an_async_fetch_keeps_a_few_connections_and_closes_the_rest(pg_db: Database) -> None:
+    """Eight statements at once on one event loop run at once, on eight connections; four are kept."""
+    pg_db.dispose()
+
+    async def at_once(count: int) -> set[int]:
+        statement = "SELECT pg_backend_pid() FROM pg_sleep(0.3)"
+        done = await asyncio.gather(*(pg_db.fetch_async(statement, {}) for _ in range(count)))
+        return {int(rows[0][0]) for rows in done}
+
+    pids = asyncio.run(at_once(8))
+    assert len(pids) == 8
+    again = asyncio.run(at_once(FETCH_CONNECTIONS_KEPT + 1))
+    assert len(again & pids) == FETCH_CONNECTIONS_KEPT  # the kept ones, and one more made
+    with pg_db.engine.connect() as admin:
+        alive = set(admin.scalars(text("SELECT pid FROM pg_stat_activity")))
+    assert len(pids & alive) == FETCH_CONNECTIONS_KEPT  # the other four were closed
+
+
+@pytest.mark.postgres
+def test_an_async_fetch_cancelled_mid_statement_closes_its_connection(pg_db: Database) -> None:
+    pg_db.dispose()
+    pid = backend(pg_db)
+
+    async def cancelled() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pg_db.fetch_async("SELECT pg_sleep(5)", {}), 0.2)
+
+    asyncio.run(cancelled())  # ran on the kept connection, whose state is then unknown
+    kept = backend(pg_db)
+    assert kept != pid
+    pg_db.dispose()
+
+    def closed() -> bool:  # the cancelled connection, and the kept one now that the database is disposed of
+        with pg_db.engine.connect() as admin:
+            return not set(admin.scalars(text("SELECT pid FROM pg_stat_activity"))) & {pid, kept}
+
+    assert wait_for(closed, timeout=10)
