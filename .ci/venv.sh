@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv when missing and install the project with the given extras when pyproject.toml changed.
+# Create .venv when missing and install the project with the given extras when pyproject.toml (or C code) changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="$1"
@@ -14,7 +14,8 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 stamp=".venv/.installed-$(echo "$extras" | tr ',' '-')"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# (the C extension is built by the install: a changed source is installed again too)
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ server/catalog/_marcxml.c -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[$extras]"
   touch "$stamp"

