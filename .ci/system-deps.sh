@@ -7,6 +7,7 @@ packages=(
   libegl1 libgl1-mesa-dri                            # Kivy under SDL_VIDEODRIVER=offscreen (EGL + Mesa llvmpipe)
   swig libpcsclite-dev pcscd vsmartcard-vpcd         # pyscard build, PC/SC daemon, virtual reader driver
   yaz idzebra-2.0 libnet-z3950-simple2zoom-perl      # SRU/Z39.50 clients, Zebra, the Z39.50 gateway
+  gcc python3-dev                                    # the MARCXML writer in C (server/catalog/_marcxml.c)
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -13,7 +13,7 @@ from lxml import etree
 
 from server.db import Database
 from server.union.errors import SruDiagnostic
-from server.union.sru import one_word_clause, parse_cql, parse_query, repair_double_encoding
+from server.union.sru import ON_LOOP_RECORDS, one_word_clause, parse_cql, parse_query, repair_double_encoding
 from tests.support import require
 from tests.union.conftest import LiveServer
 from tests.union.data import load_vietnamese
@@ -146,6 +146,21 @@ def test_newest_first_unless_relevance_is_asked(db: Database, sru: str) -> None:
     with db.session() as session:
         first = session.get(BibRecord, found('cql.serverChoice =/relevant "ha noi"')[0])
         assert first is not None and "ha noi" in first.title_folded  # a title match first, whatever its age
+
+
+def test_a_long_page_is_the_short_pages_it_spans(sru: str) -> None:
+    """Up to ON_LOOP_RECORDS records are written on the event loop, a longer page in a worker thread: the same
+    records, in the same order, either way."""
+
+    def records(start: int, maximum: int) -> list[bytes]:
+        params = {"query": "cql.allRecords = 1", "startRecord": str(start), "maximumRecords": str(maximum)}
+        root = etree.fromstring(httpx.get(sru, params=params).content)
+        return [etree.tostring(r) for r in root.xpath("//*[local-name()='recordData']/*")]
+
+    step = ON_LOOP_RECORDS // 2
+    long_page = records(1, 5 * step)
+    assert len(long_page) == 5 * step > ON_LOOP_RECORDS
+    assert long_page == [r for start in range(1, 5 * step, step) for r in records(start, step)]
 
 
 def test_double_encoded_terms_are_repaired() -> None:
