@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from sickle import Sickle  # noqa: E402
 
 from bench.bench_catalog_search import PG_URL, SQLITE_DB, pg_exists  # noqa: E402
-from bench.common import table  # noqa: E402
+from bench.common import marcxml_writer, table  # noqa: E402
 from server.db import Database  # noqa: E402
 from tests.union.conftest import LiveServer  # noqa: E402
 
@@ -79,6 +79,7 @@ def main() -> int:
         print("no loaded catalog: run bench/bench_catalog_import.py first")
         return 1
     print(table(["database", "format", "page", "records", "time", "records/s"], rows))
+    print(marcxml_writer())
     print("target: ≥ 2,000 records/s (client: Sickle 0.7.0 in this process; the provider in its own process)")
     return 0
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_catalog_oai import served  # noqa: E402
 from bench.bench_catalog_search import PG_URL, SQLITE_DB, pg_exists  # noqa: E402
-from bench.common import percentile, table  # noqa: E402
+from bench.common import marcxml_writer, percentile, table  # noqa: E402
 from server.catalog.models import BibRecord  # noqa: E402
 from server.db import Database  # noqa: E402
 from tests.union.zebra import Zebra  # noqa: E402
@@ -132,6 +132,7 @@ def main() -> int:
         if name == "PostgreSQL":
             print(postgres_memory(db))
         db.dispose()
+    print(marcxml_writer())
     print("target: /sru p50 ≤ 1.5× Zebra")
     return 0
 

@@ -27,6 +27,13 @@ def summary_ms(samples: Sequence[float]) -> str:
     )
 
 
+def marcxml_writer() -> str:
+    """Which writer turns stored records into MARCXML here (SRU and OAI-PMH figures depend on it)."""
+    from server.catalog import marcio
+
+    return "MARCXML written " + ("in C" if marcio.WRITER_IN_C else "in Python (the C extension is not built)")
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]

@@ -18,7 +18,7 @@ import enum
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, Enum, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -31,6 +31,7 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -201,62 +202,66 @@ class _Held:
             self.connection.close()
 
 
-class _HeldConnections:
-    """The connections :meth:`Database.fetch` keeps between statements, most recently used first.
-
-    Taking one from SQLAlchemy's pool for each statement, with a new cursor, cost as much as the statement on a
-    server that had been idle for a few milliseconds (~0.2 ms of Python before and after its one round trip); a
-    kept connection and cursor cost nothing, and the last one used is the one whose server process is warmest.
-    Up to ``FETCH_CONNECTIONS_KEPT`` are kept (more are taken from the pool while more statements run at once, and
-    go back to it; on SQLite the pool is the sessions' own). ``list.pop`` and ``list.append`` are atomic, so
-    threads share the stack without a lock."""
+class _Kept(Generic[K]):
+    """Connections kept between statements, most recently used first (its server process is the warmest), up to
+    ``FETCH_CONNECTIONS_KEPT``: one given back when as many are kept is closed. ``list.pop`` and ``list.append``
+    are atomic, so threads share the stack without a lock."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._stack: list[_Held] = []
+        self._stack: list[K] = []
 
-    def take(self) -> _Held:
+    def _close(self, kept: K) -> None:
+        raise NotImplementedError
+
+    def _last_kept(self) -> K | None:
         try:
             return self._stack.pop()
         except IndexError:
-            return _Held(self.engine.raw_connection())
+            return None
 
-    def give_back(self, held: _Held) -> None:
+    def give_back(self, kept: K) -> None:
         if len(self._stack) < FETCH_CONNECTIONS_KEPT:
-            self._stack.append(held)
+            self._stack.append(kept)
         else:
-            held.close()
+            self._close(kept)
 
     def discard_all(self) -> None:
-        """Every kept connection back to its pool (before the pool is disposed of, or after a restart)."""
-        while True:
-            try:
-                held = self._stack.pop()
-            except IndexError:
-                return
-            try:
-                held.close()
-            except self.engine.dialect.loaded_dbapi.Error:
-                log.debug("a kept connection could not be closed", exc_info=True)
+        """Close every kept connection (before the pool is disposed of, or after a restart)."""
+        while (kept := self._last_kept()) is not None:
+            self._close(kept)
 
 
-class _AsyncHeldConnections:
-    """The psycopg asynchronous connections :meth:`Database.fetch_async` keeps, with one cursor each, most
-    recently used first (as :class:`_HeldConnections`, and made as :func:`make_fixed_engine` makes its own).
+class _HeldConnections(_Kept[_Held]):
+    """The connections :meth:`Database.fetch` keeps between statements, taken from SQLAlchemy's pool.
+
+    Taking one from the pool for each statement, with a new cursor, cost as much as the statement on a server
+    that had been idle for a few milliseconds (~0.2 ms of Python before and after its one round trip); a kept
+    connection and cursor cost nothing. More are taken from the pool while more statements run at once, and go
+    back to it (on SQLite the pool is the sessions' own)."""
+
+    def take(self) -> _Held:
+        return self._last_kept() or _Held(self.engine.raw_connection())
+
+    def _close(self, kept: _Held) -> None:
+        try:
+            kept.close()
+        except self.engine.dialect.loaded_dbapi.Error:
+            log.debug("a kept connection could not be closed", exc_info=True)
+
+
+class _AsyncHeldConnections(_Kept[Any]):
+    """The psycopg asynchronous connections :meth:`Database.fetch_async` keeps, each with its cursor (the
+    ``psycopg.AsyncCursor`` is what is kept), made as :func:`make_fixed_engine` makes its own.
 
     Taken by one statement at a time, so that nothing waits on a connection's own lock, and used by whichever event
-    loop runs the statement (psycopg asks for the running loop at each wait). Up to ``FETCH_CONNECTIONS_KEPT`` are
-    kept; more are made while more statements run at once, and closed after their statement."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._stack: list[Any] = []  # psycopg.AsyncCursor of a kept connection
+    loop runs the statement (psycopg asks for the running loop at each wait). More are made while more statements
+    run at once, and closed after their statement."""
 
     async def take(self) -> Any:
-        try:
-            return self._stack.pop()
-        except IndexError:
-            pass
+        kept = self._last_kept()
+        if kept is not None:
+            return kept
         import psycopg  # only PostgreSQL comes here
 
         args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
@@ -268,20 +273,8 @@ class _AsyncHeldConnections:
             raise
         return connection.cursor()
 
-    def give_back(self, cursor: Any) -> None:
-        if len(self._stack) < FETCH_CONNECTIONS_KEPT:
-            self._stack.append(cursor)
-        else:
-            _close_now(cursor)
-
-    def discard_all(self) -> None:
-        """Close every kept connection (when the database is disposed of, or after a restart)."""
-        while True:
-            try:
-                cursor = self._stack.pop()
-            except IndexError:
-                return
-            _close_now(cursor)
+    def _close(self, kept: Any) -> None:
+        _close_now(kept)
 
 
 def _close_now(cursor: Any) -> None:

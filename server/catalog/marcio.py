@@ -344,7 +344,7 @@ def _writer_in_c() -> Callable[[bytes, str, str, str], str | None] | None:
     return render
 
 
-_WRITER_IN_C = _writer_in_c()
+WRITER_IN_C = _writer_in_c()  # None where the extension is not built
 
 
 @functools.lru_cache(maxsize=64)
@@ -362,8 +362,8 @@ def iso2709_to_marcxml(data: bytes, prefix: str = "marc", skip: frozenset[str] =
     faster: most of an SRU or OAI-PMH response's time), otherwise by :func:`iso2709_to_marcxml_in_python`, to
     the same text.
     """
-    if _WRITER_IN_C is not None:
-        written = _WRITER_IN_C(data, prefix, _tags(skip), extra)
+    if WRITER_IN_C is not None:
+        written = WRITER_IN_C(data, prefix, _tags(skip), extra)
         if written is not None:
             return written
     return iso2709_to_marcxml_in_python(data, prefix, skip, extra)

@@ -114,7 +114,7 @@ def test_skip_and_extra() -> None:
 
 def written_in_c(raw: bytes, prefix: str = "marc", skip: frozenset[str] = frozenset(), extra: str = "") -> str | None:
     """What the writer in C writes (None: it declined the record), held to what the Python writer writes."""
-    writer = marcio._WRITER_IN_C
+    writer = marcio.WRITER_IN_C
     require(writer is not None, "the MARCXML writer in C (built by the install where a C compiler is found)")
     assert writer is not None
     written = writer(raw, prefix, marcio._tags(skip), extra)
