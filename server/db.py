@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import enum
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast
@@ -202,7 +203,7 @@ class _Held:
             self.connection.close()
 
 
-class _Kept(Generic[K]):
+class _Kept(ABC, Generic[K]):
     """Connections kept between statements, most recently used first (its server process is the warmest), up to
     ``FETCH_CONNECTIONS_KEPT``: one given back when as many are kept is closed. ``list.pop`` and ``list.append``
     are atomic, so threads share the stack without a lock."""
@@ -211,8 +212,9 @@ class _Kept(Generic[K]):
         self.engine = engine
         self._stack: list[K] = []
 
+    @abstractmethod
     def _close(self, kept: K) -> None:
-        raise NotImplementedError
+        """Close one that is not kept."""
 
     def _last_kept(self) -> K | None:
         try:

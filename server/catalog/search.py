@@ -514,7 +514,7 @@ async def find_marc(
         if rows:
             total, rows = _term_rows(plan, rows)
         else:
-            total = int((await db.fetch_async(count, params))[0][0]) if offset or not limit else 0
+            total = int((await db.fetch_async(count, params))[0][0]) if _empty_page_counted(limit, offset) else 0
     else:
         total, rows = await asyncio.to_thread(_marc_page, db, plan, limit, offset)
     return total, [(int(row[0]), bytes(row[-1])) for row in rows]
@@ -641,8 +641,14 @@ def _term_page(run: Runner, plan: _Plan, limit: int, offset: int, *, marc: bool)
     count, page, params = _term_statements(plan, marc=marc)
     rows = run(page, {**params, "limit": limit, "offset": offset}) if limit else []
     if not rows:
-        return (int(run(count, params)[0][0]) if offset or not limit else 0), []
+        return (int(run(count, params)[0][0]) if _empty_page_counted(limit, offset) else 0), []
     return _term_rows(plan, rows)
+
+
+def _empty_page_counted(limit: int, offset: int) -> bool:
+    """Whether an empty page of one text term needs the count statement: one past the end, or of no rows, may
+    have matches before it; an empty first page of some rows has none."""
+    return bool(offset or not limit)
 
 
 def _run_on(bind: Bind) -> Runner:
